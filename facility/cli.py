@@ -1,0 +1,423 @@
+"""The ``facility`` command: one sub-app per folder, mounted here.
+
+Data (JSON Lines) goes to stdout; progress and messages to stderr. A :class:`FacilityError`
+becomes ``error: <message>`` on one line and exit 1; ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import threading
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+
+from facility.errors import FacilityError
+from facility.settings import Settings, load_settings
+
+__all__ = ["app", "main"]
+
+err = Console(stderr=True)
+app = typer.Typer(
+    name="facility",
+    help="Facility: IoT monitoring that turns abnormal behaviour into maintenance work orders.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+gateway_app = typer.Typer(help="The MQTT gateway: decode payloads.", no_args_is_help=True)
+rules_app = typer.Typer(help="Rules: validate and replay.", no_args_is_help=True)
+db_app = typer.Typer(help="The work-order database.", no_args_is_help=True)
+users_app = typer.Typer(help="API users and roles.", no_args_is_help=True)
+config_app = typer.Typer(help="Effective settings.", no_args_is_help=True)
+app.add_typer(gateway_app, name="gateway")
+app.add_typer(rules_app, name="rules")
+app.add_typer(db_app, name="db")
+app.add_typer(users_app, name="users")
+app.add_typer(config_app, name="config")
+
+_state: dict[str, Any] = {"debug": False}
+
+
+@app.callback()
+def _root(
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.")] = False,
+    log_level: Annotated[str, typer.Option(help="Log level for stderr.")] = "WARNING",
+) -> None:
+    _state["debug"] = debug
+    logging.basicConfig(
+        level=logging.DEBUG if debug else getattr(logging, log_level.upper(), logging.WARNING),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+# -- demo / serve ----------------------------------------------------------------------------
+@app.command()
+def demo(
+    scenario: Annotated[str, typer.Option(help="Shipped scenario name or YAML file.")] = "office",
+    speed: Annotated[float, typer.Option(min=0.1, max=1000, help="Simulated-time speed-up.")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Random seed of the simulators.")] = 42,
+) -> None:
+    """Run everything on the embedded default: broker, gateway, rules, API + console, simulators.
+
+    Example: facility demo   (then open the printed console URL)
+    """
+    from facility.demo import run_demo
+
+    logging.getLogger().setLevel(logging.WARNING)
+    run_demo(_settings(), scenario_name=scenario, speed=speed, seed_value=seed, console=err)
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="API host (FACILITY_API_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(min=1, max=65535, help="API port.")] = None,
+) -> None:
+    """Production entry point: gateway, rules, maintenance and the API against configured services.
+
+    Example: FACILITY_MQTT_URL=mqtt://broker:1883 facility serve --port 8000
+    """
+    from facility.app import Stack, StackOptions
+
+    settings = _settings()
+    broker_url = settings.mqtt_url or "mqtt://127.0.0.1:1883"
+    stack = Stack(
+        settings,
+        StackOptions(
+            broker_url=broker_url,
+            protocol=settings.mqtt_protocol,
+            api_host=host or settings.api_host,
+            api_port=port or settings.api_port,
+            client_id=settings.mqtt_client_id,
+            share_group=settings.mqtt_share_group,
+            topics=settings.mqtt_topics,
+        ),
+    )
+    stop = threading.Event()
+    from facility.demo import _install_signal_handlers
+
+    _install_signal_handlers(stop)
+    try:
+        stack.start()
+    except FacilityError:
+        stack.stop()
+        raise
+    err.print(f"[green]✓[/] serving {stack.api_url} (broker {broker_url}); Ctrl-C stops")
+    try:
+        stop.wait()
+    finally:
+        stack.stop()
+
+
+# -- simulate --------------------------------------------------------------------------------
+@app.command()
+def simulate(
+    scenario: Annotated[str, typer.Option(help="Shipped scenario name or YAML file.")] = "office",
+    speed: Annotated[float, typer.Option(min=0.01, max=100000)] = 1.0,
+    seed: Annotated[int, typer.Option()] = 0,
+    broker: Annotated[str | None, typer.Option(help="Broker URL (FACILITY_MQTT_URL).")] = None,
+    duration: Annotated[
+        float | None, typer.Option(help="Stop after this many simulated seconds.")
+    ] = None,
+) -> None:
+    """Publish a scenario's simulated devices to an MQTT broker.
+
+    Example: facility simulate --scenario office --speed 10 --broker mqtt://127.0.0.1:1883
+    """
+    from rich.progress import Progress, SpinnerColumn, TextColumn
+
+    from simulators.runner import Simulator
+    from simulators.scenario import load_scenario
+
+    settings = _settings()
+    url = broker or settings.mqtt_url or "mqtt://127.0.0.1:1883"
+    spec = load_scenario(scenario)
+    simulator = Simulator(spec, seed=seed)
+    stop = threading.Event()
+    from facility.demo import _install_signal_handlers
+
+    _install_signal_handlers(stop)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err) as progress:
+        task = progress.add_task(f"publishing '{spec.name}' to {url}", total=None)
+
+        def on_publish(count: int) -> None:
+            if count % 10 == 0:
+                progress.update(task, description=f"published {count} messages to {url}")
+
+        count = simulator.run(
+            url,
+            speed=speed,
+            duration_s=duration,
+            stop=stop,
+            protocol=settings.mqtt_protocol,
+            on_publish=on_publish,
+        )
+    err.print(f"published {count} messages")
+
+
+# -- gateway ---------------------------------------------------------------------------------
+def _jsonl(obj: dict[str, Any]) -> None:
+    sys.stdout.buffer.write(orjson.dumps(obj) + b"\n")
+
+
+@gateway_app.command("decode")
+def gateway_decode(
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", help="auto|native|zigbee2mqtt|tasmota|shelly|esphome|homeassistant"
+        ),
+    ] = "auto",
+) -> None:
+    """Decode JSON Lines {"topic", "payload"} from stdin into readings, presence or rejections.
+
+    Example: echo '{"topic": "facility/hq/t1/temperature", "payload": "21.5"}' \\
+             | facility gateway decode
+    """
+    from facility.types import Reading
+    from gateway import codecs
+
+    if fmt != "auto" and fmt not in codecs.CODECS:
+        raise FacilityError(
+            f"unknown --format {fmt!r}; choose auto or one of {', '.join(codecs.CODECS)}"
+        )
+    for line_number, line in enumerate(sys.stdin.buffer, start=1):
+        if not line.strip():
+            continue
+        topic: Any = ""
+        try:
+            record = orjson.loads(line)
+            if not isinstance(record, dict):
+                raise TypeError("line is not a JSON object")
+            topic, payload = record.get("topic"), record.get("payload")
+            if not isinstance(topic, str) or not isinstance(payload, str):
+                raise TypeError('needs string fields "topic" and "payload"')
+        except (orjson.JSONDecodeError, TypeError) as exc:
+            _jsonl(
+                {
+                    "kind": "rejected",
+                    "topic": topic if isinstance(topic, str) else "",
+                    "reason": "bad_input_line",
+                    "detail": f"line {line_number}: {exc}"[:200],
+                }
+            )
+            continue
+        try:
+            results = codecs.decode(topic, payload.encode("utf-8", "surrogatepass"), fmt=fmt)
+        except FacilityError as exc:
+            reason = getattr(exc, "reason", "rejected")
+            _jsonl({"kind": "rejected", "topic": topic, "reason": reason, "detail": str(exc)[:300]})
+            continue
+        for item in results:
+            if isinstance(item, Reading):
+                _jsonl(
+                    {
+                        "kind": "reading",
+                        "device": item.device,
+                        "metric": item.metric,
+                        "value": item.value,
+                        "unit": item.unit,
+                        "ts": item.ts.isoformat(),
+                    }
+                )
+            else:
+                _jsonl(
+                    {
+                        "kind": "presence",
+                        "device": item.device,
+                        "online": item.online,
+                        "ts": item.ts.isoformat(),
+                    }
+                )
+    sys.stdout.flush()
+
+
+# -- rules -----------------------------------------------------------------------------------
+@rules_app.command("check")
+def rules_check(file: Annotated[Path, typer.Argument(help="Rules YAML file.")]) -> None:
+    """Validate a rules file; every error names the rule, the field and the line. Exit 1 on error.
+
+    Example: facility rules check rules/examples/office.yaml
+    """
+    from rules.loader import check_rules
+
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FacilityError(f"cannot read {file}: {exc}") from exc
+    parsed, errors = check_rules(text)
+    for error in errors:
+        err.print(f"[red]error[/]: {file}: {error}", highlight=False)
+    if errors or parsed is None:
+        raise typer.Exit(1)
+    err.print(f"[green]✓[/] {file}: {len(parsed.rules)} rules OK")
+
+
+@rules_app.command("replay")
+def rules_replay(
+    rules: Annotated[Path, typer.Option("--rules", help="Rules YAML file.")],
+    readings: Annotated[
+        str, typer.Option("--readings", help="Decode-output JSON Lines file, or - for stdin.")
+    ] = "-",
+) -> None:
+    """Run the live engine over recorded readings in timestamp order; print alerts as JSON Lines.
+
+    Example: facility gateway decode < capture.jsonl | facility rules replay --rules office.yaml
+    """
+    from facility.types import Presence, Reading
+    from rules.engine import RuleEngine
+    from rules.loader import load_rules
+
+    engine = RuleEngine(load_rules(rules))
+    source = sys.stdin.buffer if readings == "-" else _open(Path(readings))
+    events: list[Reading | Presence] = []
+    skipped = 0
+    for line in source:
+        if not line.strip():
+            continue
+        try:
+            record = orjson.loads(line)
+            ts = datetime.fromisoformat(record["ts"])
+            if record["kind"] == "reading":
+                events.append(
+                    Reading(
+                        device=record["device"],
+                        metric=record["metric"],
+                        value=record["value"],
+                        unit=record.get("unit", ""),
+                        ts=ts,
+                    )
+                )
+            elif record["kind"] == "presence":
+                events.append(
+                    Presence(device=record["device"], online=bool(record["online"]), ts=ts)
+                )
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            skipped += 1
+    events.sort(key=lambda e: e.ts)
+    for event in events:
+        alerts = (
+            engine.process([event])
+            if isinstance(event, Reading)
+            else engine.process_presence([event])
+        )
+        alerts += engine.tick(event.ts)
+        for alert in alerts:
+            _jsonl(
+                {
+                    "rule": alert.rule,
+                    "device": alert.device,
+                    "asset": alert.asset,
+                    "state": alert.state.value,
+                    "severity": alert.severity.value,
+                    "ts": alert.ts.isoformat(),
+                    "value": alert.value,
+                    "message": alert.message,
+                }
+            )
+    if skipped:
+        err.print(f"[yellow]skipped {skipped} lines that are not readings or presence[/]")
+
+
+def _open(path: Path) -> Any:
+    try:
+        return path.open("rb")
+    except OSError as exc:
+        raise FacilityError(f"cannot read {path}: {exc}") from exc
+
+
+# -- db, users, config -----------------------------------------------------------------------
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Apply Alembic migrations to head on FACILITY_DATABASE_URL (or the SQLite default).
+
+    Example: FACILITY_DATABASE_URL=postgresql://facility@db/facility facility db upgrade
+    """
+    from maintenance.db import connect, upgrade
+
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine, _ = connect(settings.effective_database_url())
+    with err.status("migrating…"):
+        tables = upgrade(engine)
+    err.print(f"[green]✓[/] database at head ({len(tables)} tables)")
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    role: Annotated[str, typer.Option(help="admin | manager | tech | requester")],
+) -> None:
+    """Add an API user. The password is read from stdin when it is not a terminal.
+
+    Example: echo 's3cret-pass' | facility users add alice --role tech
+    """
+    from maintenance.db import connect, upgrade
+    from maintenance.models import Role
+    from maintenance.services.users import create_user
+
+    try:
+        role_value = Role(role)
+    except ValueError:
+        raise FacilityError(
+            f"role {role!r} is not one of: {', '.join(r.value for r in Role)}"
+        ) from None
+    if sys.stdin.isatty():
+        password = typer.prompt("password", hide_input=True, confirmation_prompt=True)
+    else:
+        password = sys.stdin.readline(1024).rstrip("\r\n")
+    settings = _settings()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    engine, sessions = connect(settings.effective_database_url())
+    upgrade(engine)
+    with sessions() as session:
+        create_user(session, username=name, password=password, role=role_value)
+    err.print(f"[green]✓[/] user {name!r} added with role {role_value.value}")
+
+
+@config_app.command("show")
+def config_show() -> None:
+    """Print the effective settings as JSON, secrets masked.
+
+    Example: FACILITY_API_PORT=9000 facility config show
+    """
+    sys.stdout.buffer.write(orjson.dumps(_settings().masked(), option=orjson.OPT_INDENT_2) + b"\n")
+
+
+def main() -> None:
+    """Console-script entry point: one red line for our errors, the traceback with --debug."""
+    try:
+        app(standalone_mode=False)
+    except FacilityError as exc:
+        if _state["debug"]:
+            raise
+        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        sys.exit(1)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except typer.Abort:
+        err.print("aborted")
+        sys.exit(130)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as exc:  # click usage errors arrive here in non-standalone mode
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise
+
+
+if __name__ == "__main__":
+    main()

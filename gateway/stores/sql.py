@@ -1,0 +1,354 @@
+"""The SQL reading store and device-state store (SQLite by default, PostgreSQL in production).
+
+This is the embedded stand-in for a time-series database, so it creates its own tables on open
+(as InfluxDB creates measurements) instead of going through the work-order Alembic migrations.
+Timestamps are stored as float epoch seconds: portable across SQLite and PostgreSQL, cheap to
+index, and exact to the microsecond for the next 200 years.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+
+from facility.errors import ServiceUnavailable
+from facility.types import DeviceState, Presence, Reading, ReadingPage
+
+__all__ = ["SqlReadingStore", "SqlStateStore", "make_engine", "upsert"]
+
+log = logging.getLogger(__name__)
+
+metadata = sa.MetaData()
+_BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+
+readings = sa.Table(
+    "readings",
+    metadata,
+    sa.Column("id", _BigId, primary_key=True, autoincrement=True),
+    sa.Column("device", sa.String(200), nullable=False),
+    sa.Column("metric", sa.String(64), nullable=False),
+    sa.Column("ts", sa.Float, nullable=False),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("unit", sa.String(20), nullable=False),
+    sa.Column("quality", sa.String(16), nullable=False, server_default="good"),
+    sa.Index("ix_readings_device_metric_ts", "device", "metric", "ts"),
+    sa.Index("ix_readings_ts", "ts"),
+)
+
+device_latest = sa.Table(
+    "device_latest",
+    metadata,
+    sa.Column("device", sa.String(200), primary_key=True),
+    sa.Column("metric", sa.String(64), primary_key=True),
+    sa.Column("value", sa.Float, nullable=False),
+    sa.Column("unit", sa.String(20), nullable=False),
+    sa.Column("ts", sa.Float, nullable=False),
+)
+
+device_presence = sa.Table(
+    "device_presence",
+    metadata,
+    sa.Column("device", sa.String(200), primary_key=True),
+    sa.Column("last_seen", sa.Float, nullable=False),
+    sa.Column("online", sa.Boolean, nullable=False),
+    sa.Column("changed_at", sa.Float, nullable=False),
+)
+
+presence_history = sa.Table(
+    "presence_history",
+    metadata,
+    sa.Column("id", _BigId, primary_key=True, autoincrement=True),
+    sa.Column("device", sa.String(200), nullable=False, index=True),
+    sa.Column("online", sa.Boolean, nullable=False),
+    sa.Column("ts", sa.Float, nullable=False),
+)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine tuned for our use: WAL and a busy timeout on SQLite, pre-ping elsewhere."""
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+
+        @event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+            cursor = dbapi_conn.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+
+
+def upsert(
+    engine: Engine, table: sa.Table, rows: list[dict[str, Any]], keys: list[str]
+) -> sa.Executable:
+    """An INSERT ... ON CONFLICT DO UPDATE for SQLite and PostgreSQL."""
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        stmt: Any = pg_insert(table).values(rows)
+    elif engine.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        stmt = sqlite_insert(table).values(rows)
+    else:
+        raise ValueError(f"upsert is not implemented for {engine.dialect.name}")
+    updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+    result: sa.Executable = stmt.on_conflict_do_update(index_elements=keys, set_=updates)
+    return result
+
+
+def _epoch(ts: datetime) -> float:
+    return ts.timestamp()
+
+
+def _from_epoch(value: float) -> datetime:
+    return datetime.fromtimestamp(value, tz=UTC)
+
+
+def _unavailable(engine: Engine, exc: Exception) -> ServiceUnavailable:
+    url = engine.url.render_as_string(hide_password=True)
+    return ServiceUnavailable(f"reading store at {url} failed ({type(exc).__name__}: {exc})"[:400])
+
+
+def encode_cursor(ts: float, row_id: int) -> str:
+    return base64.urlsafe_b64encode(f"{ts!r}:{row_id}".encode()).decode()
+
+
+def decode_cursor(cursor: str) -> tuple[float, int]:
+    """Raises ValueError with a readable message for a cursor we did not issue."""
+    try:
+        ts_text, id_text = base64.urlsafe_b64decode(cursor.encode()).decode().split(":")
+        return float(ts_text), int(id_text)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise ValueError("cursor is not one this API returned; start without a cursor") from exc
+
+
+class SqlReadingStore:
+    """Readings in one SQL table, written in batches, paged by a keyset cursor."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        try:
+            metadata.create_all(engine)
+        except OperationalError as exc:
+            raise _unavailable(engine, exc) from exc
+
+    def write(self, batch: Sequence[Reading]) -> None:
+        if not batch:
+            return
+        rows = [
+            {
+                "device": r.device,
+                "metric": r.metric,
+                "ts": _epoch(r.ts),
+                "value": r.value,
+                "unit": r.unit,
+                "quality": r.quality,
+            }
+            for r in batch
+        ]
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(readings.insert(), rows)
+        except SQLAlchemyError as exc:
+            raise _unavailable(self.engine, exc) from exc
+
+    def _filters(
+        self,
+        device: str | None,
+        metric: str | None,
+        start: datetime | None,
+        end: datetime | None,
+    ) -> list[sa.ColumnElement[bool]]:
+        conditions: list[sa.ColumnElement[bool]] = []
+        if device:
+            conditions.append(readings.c.device == device)
+        if metric:
+            conditions.append(readings.c.metric == metric)
+        if start:
+            conditions.append(readings.c.ts >= _epoch(start))
+        if end:
+            conditions.append(readings.c.ts < _epoch(end))
+        return conditions
+
+    def query(
+        self,
+        *,
+        device: str | None = None,
+        metric: str | None = None,
+        start: datetime | None = None,
+        end: datetime | None = None,
+        limit: int = 1000,
+        cursor: str | None = None,
+    ) -> ReadingPage:
+        conditions = self._filters(device, metric, start, end)
+        page_conditions = list(conditions)
+        if cursor:
+            after_ts, after_id = decode_cursor(cursor)
+            page_conditions.append(
+                sa.or_(
+                    readings.c.ts > after_ts,
+                    sa.and_(readings.c.ts == after_ts, readings.c.id > after_id),
+                )
+            )
+        select = (
+            sa.select(readings)
+            .where(*page_conditions)
+            .order_by(readings.c.ts, readings.c.id)
+            .limit(limit + 1)
+        )
+        count = sa.select(sa.func.count()).select_from(readings).where(*conditions)
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(select).all()
+                total = int(conn.execute(count).scalar_one())
+        except SQLAlchemyError as exc:
+            raise _unavailable(self.engine, exc) from exc
+        more = len(rows) > limit
+        rows = rows[:limit]
+        items = [
+            Reading(
+                device=row.device,
+                metric=row.metric,
+                value=row.value,
+                unit=row.unit,
+                ts=_from_epoch(row.ts),
+                quality=row.quality,
+            )
+            for row in rows
+        ]
+        next_cursor = encode_cursor(rows[-1].ts, rows[-1].id) if more and rows else None
+        return ReadingPage(items=items, total=total, next_cursor=next_cursor)
+
+    def count(self) -> int:
+        with self.engine.connect() as conn:
+            return int(conn.execute(sa.select(sa.func.count()).select_from(readings)).scalar_one())
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+
+class SqlStateStore:
+    """Latest value per (device, metric), last-seen and presence, with presence history.
+
+    The gateway writes it once per batch; the API reads it, so any number of API processes see
+    the same device list.
+    """
+
+    def __init__(self, engine: Engine, *, heartbeat_timeout_s: float = 300.0) -> None:
+        self.engine = engine
+        self.heartbeat_timeout_s = heartbeat_timeout_s
+        try:
+            metadata.create_all(engine)
+        except OperationalError as exc:
+            raise _unavailable(engine, exc) from exc
+
+    def record(self, batch: Iterable[Reading], presences: Iterable[Presence] = ()) -> None:
+        """Fold a batch into the latest-state tables (newest reading wins per key)."""
+        latest: dict[tuple[str, str], Reading] = {}
+        seen: dict[str, float] = {}
+        for reading in batch:
+            key = (reading.device, reading.metric)
+            if key not in latest or reading.ts >= latest[key].ts:
+                latest[key] = reading
+            seen[reading.device] = max(seen.get(reading.device, 0.0), _epoch(reading.ts))
+        presence_list = list(presences)
+        if not latest and not presence_list:
+            return
+        latest_rows = [
+            {"device": d, "metric": m, "value": r.value, "unit": r.unit, "ts": _epoch(r.ts)}
+            for (d, m), r in sorted(latest.items())
+        ]
+        try:
+            with self.engine.begin() as conn:
+                if latest_rows:
+                    conn.execute(
+                        upsert(self.engine, device_latest, latest_rows, ["device", "metric"])
+                    )
+                    seen_rows = [
+                        {"device": d, "last_seen": ts, "online": True, "changed_at": ts}
+                        for d, ts in sorted(seen.items())
+                    ]
+                    self._touch(conn, seen_rows)
+                for presence in presence_list:
+                    self._presence(conn, presence)
+        except SQLAlchemyError as exc:
+            raise _unavailable(self.engine, exc) from exc
+
+    def _touch(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
+        existing = {
+            row.device: row
+            for row in conn.execute(
+                sa.select(device_presence).where(
+                    device_presence.c.device.in_([r["device"] for r in rows])
+                )
+            )
+        }
+        for row in rows:
+            old = existing.get(row["device"])
+            if old is not None and not old.online:
+                conn.execute(
+                    presence_history.insert().values(
+                        device=row["device"], online=True, ts=row["last_seen"]
+                    )
+                )
+            if old is not None and old.online:
+                row["changed_at"] = old.changed_at
+            row["last_seen"] = max(row["last_seen"], old.last_seen if old is not None else 0.0)
+        conn.execute(upsert(self.engine, device_presence, rows, ["device"]))
+
+    def _presence(self, conn: sa.Connection, presence: Presence) -> None:
+        ts = _epoch(presence.ts)
+        old = conn.execute(
+            sa.select(device_presence).where(device_presence.c.device == presence.device)
+        ).first()
+        if old is not None and old.online == presence.online:
+            return
+        row = {
+            "device": presence.device,
+            "last_seen": old.last_seen if old is not None else ts,
+            "online": presence.online,
+            "changed_at": ts,
+        }
+        conn.execute(upsert(self.engine, device_presence, [row], ["device"]))
+        conn.execute(
+            presence_history.insert().values(device=presence.device, online=presence.online, ts=ts)
+        )
+
+    def list_states(self, *, now: datetime | None = None) -> list[DeviceState]:
+        now = now or datetime.now(UTC)
+        stale_before = _epoch(now - timedelta(seconds=self.heartbeat_timeout_s))
+        with self.engine.connect() as conn:
+            presence = conn.execute(sa.select(device_presence).order_by(device_presence.c.device))
+            values = conn.execute(sa.select(device_latest))
+            by_device: dict[str, dict[str, tuple[float, str, datetime]]] = {}
+            for row in values:
+                by_device.setdefault(row.device, {})[row.metric] = (
+                    row.value,
+                    row.unit,
+                    _from_epoch(row.ts),
+                )
+            return [
+                DeviceState(
+                    device=row.device,
+                    last_seen=_from_epoch(row.last_seen),
+                    online=bool(row.online) and row.last_seen >= stale_before,
+                    values=by_device.get(row.device, {}),
+                )
+                for row in presence
+            ]
+
+    def close(self) -> None:
+        self.engine.dispose()

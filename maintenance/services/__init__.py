@@ -1,0 +1,1 @@
+"""Service functions of the maintenance domain; keyword-only, one session per call."""

@@ -1,0 +1,44 @@
+"""Module boundaries: gateway and rules never import maintenance; gateway never imports rules."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+FORBIDDEN = {
+    "gateway": {"rules", "maintenance", "simulators", "dashboards"},
+    "rules": {"maintenance", "gateway", "simulators", "dashboards"},
+}
+
+
+def imported_packages(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_package_imports_only_the_kernel_and_itself(package: str) -> None:
+    offenders = {
+        str(path.relative_to(ROOT)): sorted(imported_packages(path) & FORBIDDEN[package])
+        for path in (ROOT / package).rglob("*.py")
+    }
+    assert {k: v for k, v in offenders.items() if v} == {}
+
+
+def test_kernel_types_do_not_depend_on_any_feature_package() -> None:
+    for name in ("types.py", "errors.py", "settings.py"):
+        assert not imported_packages(ROOT / "facility" / name) & {
+            "gateway",
+            "rules",
+            "maintenance",
+            "simulators",
+        }
