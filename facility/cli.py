@@ -397,7 +397,9 @@ def config_show() -> None:
 def main() -> None:
     """Console-script entry point: one red line for our errors, the traceback with --debug."""
     try:
-        app(standalone_mode=False)
+        result = app(standalone_mode=False)
+        if isinstance(result, int) and result:
+            sys.exit(result)  # click returns the code of typer.Exit in non-standalone mode
     except FacilityError as exc:
         if _state["debug"]:
             raise
