@@ -212,6 +212,8 @@ def unit_family(metric: str) -> str | None:
     """The canonical metric whose unit ``metric`` shares: ``supply_temperature`` → temperature."""
     if metric in CANONICAL_UNITS:
         return metric
+    if metric.endswith(("apparent_power", "reactive_power")):
+        return None  # VA and var are not W, though pint would convert them
     for suffix in _FAMILY_SUFFIXES:
         if metric.endswith("_" + suffix):
             return suffix

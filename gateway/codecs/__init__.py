@@ -12,7 +12,7 @@ from types import ModuleType
 from typing import Protocol
 
 from facility.errors import PayloadRejected
-from gateway.codecs import native
+from gateway.codecs import esphome, homeassistant, native, shelly, tasmota, zigbee2mqtt
 from gateway.codecs._common import DEFAULT_MAX_PAYLOAD, Decoded
 
 __all__ = ["CODECS", "Decoded", "decode", "detect_format"]
@@ -26,7 +26,16 @@ class Codec(Protocol):
     ) -> Decoded: ...
 
 
-CODECS: dict[str, ModuleType] = {"native": native}
+# Auto-detection asks them in this order; each ``matches`` is narrow enough not to claim the
+# others' topics (ESPHome, for one, leaves ``homeassistant/...`` to the Home Assistant codec).
+CODECS: dict[str, ModuleType] = {
+    "native": native,
+    "zigbee2mqtt": zigbee2mqtt,
+    "tasmota": tasmota,
+    "shelly": shelly,
+    "esphome": esphome,
+    "homeassistant": homeassistant,
+}
 
 # Prefix overrides from configuration win over detection: {"site-a/zb/": "zigbee2mqtt"}.
 PrefixMap = dict[str, str]
