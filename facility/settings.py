@@ -37,7 +37,17 @@ class Settings(BaseSettings):
     )
     mqtt_protocol: Literal["5", "3.1.1"] = "5"
     mqtt_client_id: str = "facility-gateway"
-    mqtt_topics: list[str] = Field(default_factory=lambda: ["facility/#"])
+    mqtt_topics: list[str] = Field(
+        default_factory=lambda: [
+            "facility/#",
+            "zigbee2mqtt/#",
+            "tele/#",
+            "stat/#",
+            "homeassistant/#",
+        ],
+        description="topic filters; add '+/status/#', '+/events/rpc' for Shelly, '+/sensor/#' "
+        "for ESPHome (wildcard-first filters see every device on the broker)",
+    )
     mqtt_share_group: str | None = Field(
         default=None, description="join $share/<group>/... to split load across gateway workers"
     )
