@@ -6,27 +6,13 @@ from datetime import UTC, datetime
 
 import pytest
 
-from facility.errors import PayloadRejected
 from facility.types import Presence, Reading
 from gateway.codecs import decode, detect_format, esphome
+from tests.unit.codecs._support import CodecProbe
 
 RECEIVED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
-
-
-def decoded(topic: str, payload: bytes) -> list[Reading | Presence]:
-    return esphome.decode(topic, payload, received=RECEIVED)
-
-
-def one(topic: str, payload: bytes) -> Reading:
-    (item,) = decoded(topic, payload)
-    assert isinstance(item, Reading)
-    return item
-
-
-def rejected(topic: str, payload: bytes, *, max_bytes: int = 64 * 1024) -> str:
-    with pytest.raises(PayloadRejected) as info:
-        esphome.decode(topic, payload, received=RECEIVED, max_bytes=max_bytes)
-    return info.value.reason
+PROBE = CodecProbe(esphome, RECEIVED)
+decoded, one, rejected = PROBE.decoded, PROBE.one, PROBE.rejected
 
 
 def test_sensor_named_after_a_metric_is_that_metric_of_the_node() -> None:

@@ -7,28 +7,16 @@ from datetime import UTC, datetime
 
 import pytest
 
-from facility.errors import PayloadRejected
-from facility.types import Presence, Reading
+from facility.types import Presence
 from gateway.codecs import decode, detect_format, shelly
+from tests.unit.codecs._support import CodecProbe
 
 RECEIVED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
+PROBE = CodecProbe(shelly, RECEIVED)
+decoded, readings, rejected = PROBE.decoded, PROBE.readings, PROBE.rejected
+
+
 PLUS_1PM = "shellyplus1pm-a8032ab12345"
-
-
-def decoded(topic: str, payload: bytes) -> list[Reading | Presence]:
-    return shelly.decode(topic, payload, received=RECEIVED)
-
-
-def readings(topic: str, payload: bytes) -> dict[tuple[str, str], Reading]:
-    items = decoded(topic, payload)
-    assert all(isinstance(item, Reading) for item in items)
-    return {(r.device, r.metric): r for r in items if isinstance(r, Reading)}
-
-
-def rejected(topic: str, payload: bytes, *, max_bytes: int = 64 * 1024) -> str:
-    with pytest.raises(PayloadRejected) as info:
-        shelly.decode(topic, payload, received=RECEIVED, max_bytes=max_bytes)
-    return info.value.reason
 
 
 SWITCH_STATUS = json.dumps(

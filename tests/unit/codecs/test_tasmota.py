@@ -6,27 +6,13 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from facility.errors import PayloadRejected
 from facility.types import Presence, Reading
 from gateway.codecs import decode, detect_format, tasmota
+from tests.unit.codecs._support import CodecProbe
 
 RECEIVED = datetime(2026, 3, 1, 12, 0, 3, tzinfo=UTC)
-
-
-def decoded(topic: str, payload: bytes) -> list[Reading | Presence]:
-    return tasmota.decode(topic, payload, received=RECEIVED)
-
-
-def readings(topic: str, payload: bytes) -> dict[tuple[str, str], Reading]:
-    items = decoded(topic, payload)
-    assert all(isinstance(item, Reading) for item in items)
-    return {(r.device, r.metric): r for r in items if isinstance(r, Reading)}
-
-
-def rejected(topic: str, payload: bytes, *, max_bytes: int = 64 * 1024) -> str:
-    with pytest.raises(PayloadRejected) as info:
-        tasmota.decode(topic, payload, received=RECEIVED, max_bytes=max_bytes)
-    return info.value.reason
+PROBE = CodecProbe(tasmota, RECEIVED)
+decoded, readings, rejected = PROBE.decoded, PROBE.readings, PROBE.rejected
 
 
 POW_SENSOR = (
