@@ -21,20 +21,27 @@ import sqlalchemy as sa
 import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 
+from console import mount_console
 from facility.errors import ConfigError, ServiceUnavailable
 from facility.settings import Settings
-from facility.types import Alert, Presence, Reading
+from facility.types import Alert, AlertState, Presence, Reading
 from gateway.ingest import Gateway, GatewayOptions
 from gateway.mqtt import MqttOptions
+from gateway.registry import DeviceRegistry, load_registry
+from gateway.stores.influx import InfluxOptions, InfluxReadingStore
 from gateway.stores.sql import SqlReadingStore, SqlStateStore, make_engine
 from maintenance.api.app import create_app
 from maintenance.api.deps import ApiContext
 from maintenance.db import connect, upgrade
-from maintenance.models import Asset, Device
-from maintenance.services.work_orders import apply_alert
+from maintenance.models import Asset, Device, Site
+from maintenance.services.assets import ensure_asset, ensure_site, link_device
+from maintenance.services.work_orders import alert_evidence, apply_alert
+from maintenance.services.worker import MaintenanceWorker
 from rules.engine import RuleEngine
 from rules.loader import load_rules
 from rules.model import RuleFile
+from rules.reload import RulesWatcher
+from rules.state import RuleStateStore
 
 __all__ = ["AssetDirectory", "Stack", "StackOptions", "ensure_secret_key"]
 
@@ -59,24 +66,30 @@ def ensure_secret_key(settings: Settings) -> str:
 
 
 class AssetDirectory:
-    """Device → asset code, read from the maintenance DB and cached (refreshed on a miss)."""
+    """Device → asset code and attributes (type, site) for rule selectors and maintenance
+    windows, read from the maintenance DB and cached (refreshed on a miss)."""
 
     def __init__(self, sessions: sessionmaker[Session], *, refresh_s: float = 5.0) -> None:
         self._sessions = sessions
         self._refresh_s = refresh_s
-        self._map: dict[str, str] = {}
+        self._map: dict[str, dict[str, str]] = {}
         self._loaded_at = -1e9
         self._lock = threading.Lock()
 
     def _load(self) -> None:
         with self._sessions() as session:
             rows = session.execute(
-                sa.select(Device.id, Asset.code).join(Asset, Device.asset_id == Asset.id)
+                sa.select(Device.id, Asset.code, Asset.asset_type, Site.code)
+                .join(Asset, Device.asset_id == Asset.id)
+                .outerjoin(Site, Asset.site_id == Site.id)
             ).all()
-        self._map = {device: code for device, code in rows}
+        self._map = {
+            device: {"asset": code, "asset_type": asset_type or "", "site": site or ""}
+            for device, code, asset_type, site in rows
+        }
         self._loaded_at = time.monotonic()
 
-    def __call__(self, device: str) -> str | None:
+    def __call__(self, device: str) -> dict[str, str] | None:
         with self._lock:
             if device not in self._map and time.monotonic() - self._loaded_at > self._refresh_s:
                 self._load()
@@ -107,13 +120,26 @@ class Stack:
         upgrade(self.db_engine)
         readings_url = settings.database_url or settings.sqlite_url("readings.db")
         self.readings_engine = make_engine(readings_url)
-        self.readings = SqlReadingStore(self.readings_engine)
-        self.states = SqlStateStore(self.readings_engine)
+        self.registry = (
+            load_registry(settings.registry_file) if settings.registry_file else DeviceRegistry()
+        )
+        self.readings: SqlReadingStore | InfluxReadingStore = (
+            self._influx_store(settings)
+            if settings.influx_url
+            else SqlReadingStore(self.readings_engine)
+        )
+        self.states = SqlStateStore(
+            self.readings_engine, heartbeat_timeout_s=settings.heartbeat_timeout_s
+        )
+        self._registered_devices: set[str] = set()
         rules_path = options.rules_file or settings.rules_file or DEFAULT_RULES
         self.rule_file: RuleFile = load_rules(rules_path)
         self.assets = AssetDirectory(self.sessions)
-        self.engine = RuleEngine(self.rule_file, asset_of=self.assets)
+        self.rule_states = RuleStateStore(self.db_engine)
+        self.engine = RuleEngine(self.rule_file, asset_of=self._asset_of, store=self.rule_states)
+        self.engine.restore(datetime.now(UTC))
         self._engine_lock = threading.Lock()
+        self.rules_watcher = RulesWatcher(rules_path, self.engine, lock=self._engine_lock)
         self.alerts: list[Alert] = []
         self.gateway = Gateway(
             GatewayOptions(
@@ -122,34 +148,136 @@ class Stack:
                     protocol=options.protocol,
                     client_id=options.client_id,
                     clean_start=False,
+                    session_expiry_s=settings.mqtt_session_expiry_s,
+                    ca_file=settings.mqtt_ca_file,
+                    cert_file=settings.mqtt_cert_file,
+                    key_file=settings.mqtt_key_file,
+                    username=settings.mqtt_username,
+                    password=(
+                        settings.mqtt_password.get_secret_value()
+                        if settings.mqtt_password
+                        else None
+                    ),
+                    password_file=settings.mqtt_password_file,
+                    connect_attempts=settings.mqtt_connect_attempts,
                 ),
                 topics=options.topics,
                 share_group=options.share_group,
                 batch_size=settings.batch_size,
                 max_payload_bytes=settings.max_payload_bytes,
                 spool_dir=settings.data_dir / "spool",
+                queue_size=settings.queue_size,
+                spool_max_readings=settings.spool_max_readings,
+                heartbeat_timeout_s=settings.heartbeat_timeout_s,
             ),
             store=self.readings,
             state=self.states,
-            sinks=[self._evaluate],
+            sinks=[self._register_devices, self._evaluate],
+            registry=self.registry,
         )
         self._stop = threading.Event()
         self._ticker = threading.Thread(target=self._tick_loop, name="rules-ticker", daemon=True)
         self.server: uvicorn.Server | None = None
         self._server_thread: threading.Thread | None = None
         self.secret = ensure_secret_key(settings)
+        self.maintenance = MaintenanceWorker(self.sessions)  # SLA checks and notifications
 
     # -- wiring -----------------------------------------------------------------------------
+    def _influx_store(self, settings: Settings) -> InfluxReadingStore:
+        assert settings.influx_url is not None
+        return InfluxReadingStore(
+            InfluxOptions(
+                url=settings.influx_url,
+                token=settings.influx_token.get_secret_value() if settings.influx_token else None,
+                org=settings.influx_org,
+                bucket=settings.influx_bucket,
+                query_url=settings.influx_query_url,
+                database=settings.influx_database,
+                batch_size=settings.batch_size,
+                flush_interval_ms=max(1, int(settings.flush_interval_s * 1000)),
+            ),
+            tags_of=self.registry.tags_of,
+        )
+
+    def _asset_of(self, device: str) -> dict[str, str] | None:
+        """The registry file first (known before any DB round trip), then the maintenance DB."""
+        placement = self.registry.resolve(device)
+        if placement.asset is not None:
+            location = placement.asset.location
+            return {  # the whole path, so maintenance windows are inherited down the tree
+                "asset": placement.asset.code,
+                "asset_type": placement.asset.asset_type,
+                "site": location.site or "",
+                "building": location.building or "",
+                "floor": location.floor or "",
+                "zone": location.zone or "",
+            }
+        return self.assets(device)
+
+    def sync_registry(self) -> None:
+        """Copy the registry's sites, assets and exactly named devices into maintenance."""
+        with self.sessions() as session:
+            for entry in self.registry.assets:
+                site_code = entry.location.site
+                site = ensure_site(session, code=site_code) if site_code else None
+                asset = ensure_asset(
+                    session,
+                    code=entry.code,
+                    name=entry.name,
+                    asset_type=entry.asset_type,
+                    site=site,
+                    location=entry.path,
+                )
+                for rule in entry.devices:
+                    if not any(ch in rule.match for ch in "*?["):
+                        link_device(session, device=rule.match, asset=asset, kind=rule.device_class)
+            session.commit()
+
+    def _register_devices(self, readings: Sequence[Reading], presences: Sequence[Presence]) -> None:
+        """Record each device the first time it is heard: on its registry asset, or unassigned."""
+        new = {r.device for r in readings} | {p.device for p in presences}
+        new -= self._registered_devices
+        if not new:
+            return
+        with self.sessions() as session:
+            for device in sorted(new):
+                placement = self.registry.resolve(device)
+                asset = None
+                if placement.asset is not None:
+                    asset = ensure_asset(
+                        session,
+                        code=placement.asset.code,
+                        name=placement.asset.name,
+                        asset_type=placement.asset.asset_type,
+                        location=placement.asset.path,
+                    )
+                if session.get(Device, device) is None or asset is not None:
+                    link_device(
+                        session, device=device, asset=asset, kind=placement.device_class
+                    )
+            session.commit()
+        self._registered_devices |= new
+
     def _evaluate(self, readings: Sequence[Reading], presences: Sequence[Presence]) -> None:
         with self._engine_lock:
             alerts = self.engine.process(readings) + self.engine.process_presence(presences)
+            self._flush_rules()  # before the batch is acknowledged
         self._handle(alerts)
+
+    def _flush_rules(self, *, force: bool = False) -> None:
+        """Persist rule state; a database hiccup keeps the changes for the next flush."""
+        try:
+            self.engine.flush(force=force)
+        except ServiceUnavailable as exc:
+            log.warning("rule state not saved yet: %s", exc)
 
     def _tick_loop(self) -> None:
         interval = self.settings.offline_check_interval_s
         while not self._stop.wait(interval):
+            self.rules_watcher.poll()
             with self._engine_lock:
                 alerts = self.engine.tick(datetime.now(UTC))
+                self._flush_rules()
             try:
                 self._handle(alerts)
             except Exception:
@@ -161,15 +289,31 @@ class Stack:
             log.info(
                 "alert %s %s on %s: %s", alert.rule, alert.state.value, alert.asset, alert.message
             )
+            if alert.state is AlertState.SUPPRESSED:
+                continue  # recorded by the rules state store, never a work order
+            evidence = alert_evidence(
+                alert, condition=self._condition(alert.rule), readings=self.readings
+            )
             with self.sessions() as session:
-                outcome = apply_alert(session, alert=alert)
+                outcome = apply_alert(session, alert=alert, evidence=evidence)
             log.info("alert → work order %s (%s)", outcome.work_order_id, outcome.action)
+
+    def _condition(self, rule_name: str) -> dict[str, object] | None:
+        """The rule's definition as JSON, attached to the work order as evidence."""
+        for rule in self.rule_file.rules:
+            if rule.name == rule_name:
+                return rule.model_dump(mode="json", by_alias=True, exclude={"message"})
+        return None
 
     # -- life cycle -------------------------------------------------------------------------
     def start(self) -> Stack:
+        if isinstance(self.readings, InfluxReadingStore):
+            self.readings.ping()  # refuse to start against an unreachable store
+        self.sync_registry()
         self.gateway.start()
         self.protocol = self.gateway.mqtt.protocol
         self._ticker.start()
+        self.maintenance.start()
         if self.options.api:
             self._start_api()
         return self
@@ -182,8 +326,10 @@ class Stack:
                 states=self.states,
                 secret=self.secret,
                 token_ttl_s=self.settings.token_ttl_s,
+                attachments_dir=self.settings.data_dir / "attachments",
             )
         )
+        mount_console(app, data_dir=self.settings.data_dir, stop=self._stop)
         config = uvicorn.Config(
             app,
             host=self.options.api_host,
@@ -214,8 +360,11 @@ class Stack:
             if self._server_thread is not None:
                 self._server_thread.join(timeout=10)
         self.gateway.stop()
+        self.maintenance.stop()
         if self._ticker.is_alive():
             self._ticker.join(timeout=5)
+        with self._engine_lock:
+            self._flush_rules(force=True)  # the refinements written lazily while running
         self.readings.close()
         self.db_engine.dispose()
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -17,6 +17,8 @@ import orjson
 import typer
 from rich.console import Console
 
+from console.cli import app as assets_app
+from dashboards.cli import app as dashboards_app
 from facility.errors import FacilityError
 from facility.settings import Settings, load_settings
 
@@ -40,6 +42,8 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(config_app, name="config")
+app.add_typer(dashboards_app, name="dashboards")
+app.add_typer(assets_app, name="assets")
 
 _state: dict[str, Any] = {"debug": False}
 
@@ -129,40 +133,50 @@ def simulate(
     duration: Annotated[
         float | None, typer.Option(help="Stop after this many simulated seconds.")
     ] = None,
+    fmt: Annotated[
+        str | None,
+        typer.Option("--format", help="native|zigbee2mqtt|tasmota|shelly|esphome (all devices)."),
+    ] = None,
+    rate: Annotated[
+        float | None, typer.Option(help="Aggregate messages/s (instead of --speed).")
+    ] = None,
+    devices: Annotated[
+        int | None, typer.Option(help="Only the scenario's first N devices.")
+    ] = None,
+    steps: Annotated[int | None, typer.Option(help="Stop after N intervals.")] = None,
+    jsonl: Annotated[
+        bool, typer.Option("--jsonl", help="Write {topic, payload} lines to stdout, no broker.")
+    ] = False,
+    expected: Annotated[
+        bool, typer.Option("--expected", help="Print the scenario's expected alerts and exit.")
+    ] = False,
+    qos: Annotated[int, typer.Option(help="MQTT QoS of the readings: 0, 1 or 2.")] = 1,
 ) -> None:
-    """Publish a scenario's simulated devices to an MQTT broker.
+    """Publish a scenario's simulated devices to an MQTT broker, with a live rate display.
 
-    Example: facility simulate --scenario office --speed 10 --broker mqtt://127.0.0.1:1883
+    Example: facility simulate --scenario campus --rate 5000 --broker mqtt://127.0.0.1:1883
     """
-    from rich.progress import Progress, SpinnerColumn, TextColumn
-
-    from simulators.runner import Simulator
-    from simulators.scenario import load_scenario
+    from simulators.command import simulate as run_simulation
 
     settings = _settings()
-    url = broker or settings.mqtt_url or "mqtt://127.0.0.1:1883"
-    spec = load_scenario(scenario)
-    simulator = Simulator(spec, seed=seed)
-    stop = threading.Event()
-    from facility.demo import _install_signal_handlers
-
-    _install_signal_handlers(stop)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err) as progress:
-        task = progress.add_task(f"publishing '{spec.name}' to {url}", total=None)
-
-        def on_publish(count: int) -> None:
-            if count % 10 == 0:
-                progress.update(task, description=f"published {count} messages to {url}")
-
-        count = simulator.run(
-            url,
-            speed=speed,
-            duration_s=duration,
-            stop=stop,
-            protocol=settings.mqtt_protocol,
-            on_publish=on_publish,
-        )
-    err.print(f"published {count} messages")
+    run_simulation(
+        scenario_name=scenario,
+        broker_url=broker or settings.mqtt_url or "mqtt://127.0.0.1:1883",
+        console=err,
+        out=sys.stdout.buffer,
+        stop=threading.Event(),
+        speed=speed,
+        seed=seed,
+        duration_s=duration,
+        fmt=fmt,
+        rate=rate,
+        devices=devices,
+        steps=steps,
+        jsonl=jsonl,
+        expected=expected,
+        qos=qos,
+        protocol=settings.mqtt_protocol,
+    )
 
 
 # -- gateway ---------------------------------------------------------------------------------
@@ -269,64 +283,184 @@ def rules_replay(
     readings: Annotated[
         str, typer.Option("--readings", help="Decode-output JSON Lines file, or - for stdin.")
     ] = "-",
+    start: Annotated[
+        str | None,
+        typer.Option("--from", help="Replay the configured reading store from this time."),
+    ] = None,
+    end: Annotated[
+        str | None, typer.Option("--to", help="... up to this time (ISO 8601 or epoch s).")
+    ] = None,
+    device: Annotated[
+        str | None, typer.Option(help="With --from/--to: only this device.")
+    ] = None,
+    include_suppressed: Annotated[
+        bool, typer.Option(help="Also print alerts held back by maintenance windows/flapping.")
+    ] = False,
+    tick: Annotated[
+        str, typer.Option(help="Simulated-clock step for heartbeat/stale rules (e.g. 10s, 1m).")
+    ] = "10s",
+    registry: Annotated[
+        Path | None,
+        typer.Option(help="Device registry YAML: assets, types and locations for selectors."),
+    ] = None,
 ) -> None:
     """Run the live engine over recorded readings in timestamp order; print alerts as JSON Lines.
 
+    The clock is the readings' own timestamps (ticked at every event), so a month replays in
+    seconds. With --from/--to the readings come from the configured store instead of a file.
+
     Example: facility gateway decode < capture.jsonl | facility rules replay --rules office.yaml
     """
-    from facility.types import Presence, Reading
+    from collections.abc import Iterator
+
+    from facility.types import AlertState, Presence, Reading
     from rules.engine import RuleEngine
     from rules.loader import load_rules
+    from rules.model import parse_duration
+    from rules.replay import replay
 
-    engine = RuleEngine(load_rules(rules))
-    source = sys.stdin.buffer if readings == "-" else _open(Path(readings))
-    events: list[Reading | Presence] = []
+    try:
+        tick_s = parse_duration(tick).total_seconds()
+    except ValueError as exc:
+        raise FacilityError(f"--tick {tick!r}: {exc}") from exc
+    if tick_s < 0.001:
+        raise FacilityError(f"--tick {tick!r} must be at least 1ms, e.g. --tick 10s")
+    engine = RuleEngine(
+        load_rules(rules), asset_of=_registry_assets(registry) if registry else None
+    )
+    events: Iterator[Reading | Presence]
     skipped = 0
-    for line in source:
-        if not line.strip():
-            continue
-        try:
-            record = orjson.loads(line)
-            ts = datetime.fromisoformat(record["ts"])
-            if record["kind"] == "reading":
-                events.append(
-                    Reading(
-                        device=record["device"],
-                        metric=record["metric"],
-                        value=record["value"],
-                        unit=record.get("unit", ""),
-                        ts=ts,
+    if start is not None or end is not None:
+        events = _stored_readings(_parse_when(start, "--from"), _parse_when(end, "--to"), device)
+    else:
+        source = sys.stdin.buffer if readings == "-" else _open(Path(readings))
+        loaded: list[Reading | Presence] = []
+        for line in source:
+            if not line.strip():
+                continue
+            try:
+                record = orjson.loads(line)
+                ts = datetime.fromisoformat(record["ts"])
+                if record["kind"] == "reading":
+                    loaded.append(
+                        Reading(
+                            device=record["device"],
+                            metric=record["metric"],
+                            value=record["value"],
+                            unit=record.get("unit", ""),
+                            ts=ts,
+                        )
                     )
-                )
-            elif record["kind"] == "presence":
-                events.append(
-                    Presence(device=record["device"], online=bool(record["online"]), ts=ts)
-                )
-        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
-            skipped += 1
-    events.sort(key=lambda e: e.ts)
-    for event in events:
-        alerts = (
-            engine.process([event])
-            if isinstance(event, Reading)
-            else engine.process_presence([event])
+                elif record["kind"] == "presence":
+                    loaded.append(
+                        Presence(device=record["device"], online=bool(record["online"]), ts=ts)
+                    )
+            except (orjson.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
+                skipped += 1
+        loaded.sort(key=lambda e: e.ts)
+        events = iter(loaded)
+    held = 0
+    for alert in replay(engine, events, tick_s=tick_s):
+        if alert.state is AlertState.SUPPRESSED:
+            held += 1
+            if not include_suppressed:
+                continue
+        _jsonl(
+            {
+                "rule": alert.rule,
+                "device": alert.device,
+                "asset": alert.asset,
+                "state": alert.state.value,
+                "severity": alert.severity.value,
+                "ts": alert.ts.isoformat(),
+                "value": alert.value,
+                "message": alert.message,
+                **({"reason": alert.reason} if alert.reason else {}),
+            }
         )
-        alerts += engine.tick(event.ts)
-        for alert in alerts:
-            _jsonl(
-                {
-                    "rule": alert.rule,
-                    "device": alert.device,
-                    "asset": alert.asset,
-                    "state": alert.state.value,
-                    "severity": alert.severity.value,
-                    "ts": alert.ts.isoformat(),
-                    "value": alert.value,
-                    "message": alert.message,
-                }
-            )
     if skipped:
         err.print(f"[yellow]skipped {skipped} lines that are not readings or presence[/]")
+    if held and not include_suppressed:
+        err.print(
+            f"[yellow]{held} alerts suppressed (maintenance/flapping); "
+            "--include-suppressed lists them[/]"
+        )
+
+
+@rules_app.command("schema")
+def rules_schema() -> None:
+    """Print the JSON Schema of the rules file format (for editors and CI validation).
+
+    Example: facility rules schema > rules.schema.json
+    """
+    from rules.model import RuleFile
+
+    sys.stdout.write(orjson.dumps(RuleFile.json_schema(), option=orjson.OPT_INDENT_2).decode())
+    sys.stdout.write("\n")
+
+
+def _registry_assets(path: Path) -> Any:
+    """An asset resolver for replay from a device registry file (as the live stack uses)."""
+    from gateway.registry import load_registry
+
+    found = load_registry(path)
+
+    def resolve(device: str) -> dict[str, str] | None:
+        asset = found.resolve(device).asset
+        if asset is None:
+            return None
+        where = asset.location
+        return {
+            "asset": asset.code,
+            "asset_type": asset.asset_type,
+            "site": where.site or "",
+            "building": where.building or "",
+            "floor": where.floor or "",
+            "zone": where.zone or "",
+        }
+
+    return resolve
+
+
+def _parse_when(value: str | None, option: str) -> datetime | None:
+    """ISO 8601 or epoch seconds → aware datetime (naive = UTC); FacilityError naming the option."""
+    from facility.types import utc
+
+    if value is None:
+        return None
+    text = value.strip()
+    try:
+        if text.replace(".", "", 1).isdigit():
+            return datetime.fromtimestamp(float(text), UTC)
+        return utc(datetime.fromisoformat(text))
+    except (ValueError, OverflowError, OSError) as exc:
+        raise FacilityError(
+            f"{option} {value!r} is not a time; give ISO 8601 (2026-01-05T08:00:00Z) "
+            "or epoch seconds"
+        ) from exc
+
+
+def _stored_readings(start: datetime | None, end: datetime | None, device: str | None) -> Any:
+    """Readings from the configured SQL reading store, page by page, in timestamp order."""
+    from gateway.stores.sql import SqlReadingStore, make_engine
+
+    if start is not None and end is not None and end <= start:
+        raise FacilityError(f"--to {end.isoformat()} must be after --from {start.isoformat()}")
+    settings = _settings()
+    url = settings.database_url or settings.sqlite_url("readings.db")
+    store = SqlReadingStore(make_engine(url))
+    cursor: str | None = None
+    try:
+        while True:
+            page = store.query(
+                device=device, metric=None, start=start, end=end, limit=5000, cursor=cursor
+            )
+            yield from page.items
+            if page.next_cursor is None:
+                break
+            cursor = page.next_cursor
+    finally:
+        store.close()
 
 
 def _open(path: Path) -> Any:
@@ -357,10 +491,15 @@ def db_upgrade() -> None:
 def users_add(
     name: Annotated[str, typer.Argument(help="User name.")],
     role: Annotated[str, typer.Option(help="admin | manager | tech | requester")],
+    team: Annotated[str | None, typer.Option(help="Team (technicians).")] = None,
+    skill: Annotated[
+        list[str] | None, typer.Option(help="Asset type this technician handles; repeatable.")
+    ] = None,
+    email: Annotated[str | None, typer.Option(help="Address for notifications.")] = None,
 ) -> None:
     """Add an API user. The password is read from stdin when it is not a terminal.
 
-    Example: echo 's3cret-pass' | facility users add alice --role tech
+    Example: echo 's3cret-pass' | facility users add alice --role tech --team hvac --skill ahu
     """
     from maintenance.db import connect, upgrade
     from maintenance.models import Role
@@ -381,7 +520,15 @@ def users_add(
     engine, sessions = connect(settings.effective_database_url())
     upgrade(engine)
     with sessions() as session:
-        create_user(session, username=name, password=password, role=role_value)
+        create_user(
+            session,
+            username=name,
+            password=password,
+            role=role_value,
+            team=team,
+            skills=skill or [],
+            email=email,
+        )
     err.print(f"[green]✓[/] user {name!r} added with role {role_value.value}")
 
 
@@ -413,11 +560,11 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as exc:  # click usage errors arrive here in non-standalone mode
-        import click
-
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
+        # typer >= 0.20 vendors click: its usage errors are not click.ClickException instances
+        show, code = getattr(exc, "show", None), getattr(exc, "exit_code", None)
+        if callable(show) and isinstance(code, int):
+            show()
+            sys.exit(code)
         raise
 
 

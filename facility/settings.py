@@ -69,6 +69,23 @@ class Settings(BaseSettings):
     flush_interval_s: float = 0.2
     max_payload_bytes: int = 64 * 1024
     offline_check_interval_s: float = 1.0
+    # -- gateway transport, registry and buffering (issue 4) --
+    mqtt_username: str | None = Field(default=None, description="overrides the URL's user")
+    mqtt_password: SecretStr | None = Field(default=None, description="never logged")
+    mqtt_password_file: Path | None = Field(default=None, description="password on line 1")
+    mqtt_ca_file: Path | None = Field(default=None, description="CA bundle for mqtts://")
+    mqtt_cert_file: Path | None = Field(default=None, description="client certificate (PEM)")
+    mqtt_key_file: Path | None = Field(default=None, description="client private key (PEM)")
+    mqtt_session_expiry_s: int = Field(
+        default=24 * 3600, ge=0, description="how long the broker queues QoS 1 messages for us"
+    )
+    mqtt_connect_attempts: int = 3
+    registry_file: Path | None = Field(default=None, description="device registry YAML")
+    influx_query_url: str | None = Field(default=None, description="InfluxQL endpoint")
+    influx_database: str | None = Field(default=None, description="InfluxQL db (DBRP)")
+    queue_size: int = Field(default=10_000, description="messages buffered before MQTT pauses")
+    spool_max_readings: int = Field(default=1_000_000, description="disk spool bound")
+    heartbeat_timeout_s: float = Field(default=300.0, gt=0, description="default offline timeout")
 
     @classmethod
     def settings_customise_sources(
@@ -134,7 +151,14 @@ class Settings(BaseSettings):
                 raise ValueError("is a placeholder or shorter than 16 characters; use a random one")
         return value
 
-    @field_validator("batch_size", "max_payload_bytes", "token_ttl_s")
+    @field_validator(
+        "batch_size",
+        "max_payload_bytes",
+        "token_ttl_s",
+        "queue_size",
+        "spool_max_readings",
+        "mqtt_connect_attempts",
+    )
     @classmethod
     def _positive(cls, value: int) -> int:
         if value <= 0:

@@ -87,8 +87,12 @@ class Presence:
 
 
 class AlertState(StrEnum):
+    """``suppressed``: the rule fired inside a maintenance window or while flapping; it is
+    recorded (never silently lost) but must not open a work order."""
+
     FIRING = "firing"
     RESOLVED = "resolved"
+    SUPPRESSED = "suppressed"
 
 
 class Severity(StrEnum):
@@ -112,6 +116,9 @@ class Alert:
     ts: datetime
     value: float | None
     message: str = ""
+    reason: str = ""  # why an alert was suppressed: "maintenance:<window>" or "flapping"
+    suppressed_count: int = 0  # re-fires held back (flapping) since the last published firing
+    auto_resolve: bool = False  # the rule asks maintenance to close the order on resolve
 
     def __post_init__(self) -> None:
         if not self.rule:

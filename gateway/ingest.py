@@ -6,12 +6,24 @@ batch, updates device state, calls the sinks (rules), and only then acknowledges
 messages, so a crash before the commit makes the broker redeliver instead of losing data.
 A rejected message is counted and published to ``facility/_deadletter/<topic>``; the next one
 flows.
+
+Back-pressure: the queue between paho's network thread and the worker is bounded. When it is
+full the network thread waits, so paho stops reading the socket and the broker holds the rest
+(QoS 1 messages stay queued in our persistent session); nothing is dropped in memory.
+
+When the store fails, a batch is retried with exponential backoff and jitter, then appended to a
+disk spool (bounded: what exceeds the bound is dropped and counted) and the messages are
+acknowledged; the spool is replayed in batches once a write succeeds again, or when idle.
+Replays and redeliveries may write a point twice: both stores keep one point per
+(device, metric, time), so that is harmless.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import queue
+import random
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -25,8 +37,24 @@ from facility.errors import PayloadRejected, ServiceUnavailable
 from facility.types import Presence, Reading, ReadingStore
 from gateway import codecs
 from gateway.deadletter import deadletter_topic, envelope
-from gateway.metrics import MESSAGES_RECEIVED, QUEUE_DEPTH, READINGS_STORED, REJECTED, SPOOLED
+from gateway.metrics import (
+    MESSAGES_RECEIVED,
+    PRESENCE_CHANGES,
+    QUEUE_BOUND,
+    QUEUE_DEPTH,
+    QUEUE_FULL,
+    READINGS_DROPPED,
+    READINGS_STORED,
+    REJECTED,
+    SPOOL_BOUND,
+    SPOOL_READINGS,
+    SPOOLED,
+    STORE_WRITE_FAILURES,
+    STORE_WRITE_SECONDS,
+)
 from gateway.mqtt import Message, MqttConnection, MqttOptions
+from gateway.presence import PresenceChange, PresenceTracker
+from gateway.registry import DeviceRegistry
 from gateway.stores.sql import SqlStateStore
 
 __all__ = ["Gateway", "GatewayOptions", "Sink"]
@@ -48,6 +76,16 @@ class GatewayOptions:
     codec_overrides: dict[str, str] = field(default_factory=dict)
     spool_dir: Path | None = None
     store_retries: int = 3
+    retry_delay_s: float = 0.5
+    #: messages held between the network thread and the worker before MQTT reading pauses
+    queue_size: int = 10_000
+    #: readings the disk spool may hold; beyond it readings are dropped and counted
+    spool_max_readings: int = 1_000_000
+    #: how often the spool is retried while no traffic arrives
+    spool_retry_s: float = 2.0
+    #: silence after which a device goes offline when its class has no timeout of its own
+    heartbeat_timeout_s: float = 300.0
+    presence_check_s: float = 1.0
 
 
 @dataclass(slots=True)
@@ -57,6 +95,10 @@ class GatewayStats:
     rejected: int = 0
     batches: int = 0
     sink_errors: int = 0
+    spooled: int = 0
+    dropped: int = 0
+    replayed: int = 0
+    presence_changes: int = 0
 
 
 class Gateway:
@@ -69,21 +111,42 @@ class Gateway:
         store: ReadingStore,
         state: SqlStateStore | None = None,
         sinks: Sequence[Sink] = (),
+        registry: DeviceRegistry | None = None,
     ) -> None:
         self.options = options
         self.store = store
         self.state = state
         self.sinks = list(sinks)
+        self.registry = registry or DeviceRegistry()
         self.stats = GatewayStats()
-        self._queue: queue.Queue[Message | object] = queue.Queue()
+        self._queue: queue.Queue[Message | object] = queue.Queue(maxsize=options.queue_size)
+        QUEUE_BOUND.set(options.queue_size)
+        SPOOL_BOUND.set(options.spool_max_readings)
         self._worker = threading.Thread(target=self._run, name="gateway-ingest", daemon=True)
         options.mqtt.manual_ack = True
         self.mqtt = MqttConnection(options.mqtt, on_message=self._enqueue)
         self._idle = threading.Event()
+        self.presence = PresenceTracker(timeout_of=self._heartbeat_timeout_s)
+        self._next_presence_check = 0.0
+        self._next_spool_retry = 0.0
+        self._spooled_count = self._count_spool()
+        SPOOL_READINGS.set(self._spooled_count)
+
+    def _heartbeat_timeout_s(self, device: str) -> float:
+        return self.registry.heartbeat_timeout_s(
+            self.registry.device_class(device), self.options.heartbeat_timeout_s
+        )
 
     # -- life cycle -----------------------------------------------------------------------
     def start(self) -> Gateway:
         """Connect and subscribe; raises ServiceUnavailable if the broker is unreachable."""
+        if self.state is not None:
+            try:
+                self.presence.load(
+                    (s.device, s.last_seen, s.online) for s in self.state.list_states()
+                )
+            except ServiceUnavailable as exc:
+                log.warning("presence starts empty; device state unreadable: %s", exc)
         self.mqtt.connect()
         for topic in self.options.topics:
             shared = self.options.share_group and self.mqtt.protocol == "5"
@@ -102,15 +165,22 @@ class Gateway:
 
     # -- network thread -------------------------------------------------------------------
     def _enqueue(self, message: Message) -> None:
-        self._queue.put(message)
+        """Runs on paho's thread: blocks while the queue is full (back-pressure, see above)."""
         MESSAGES_RECEIVED.inc()
+        try:
+            self._queue.put_nowait(message)
+        except queue.Full:
+            QUEUE_FULL.inc()
+            self._queue.put(message)
+        QUEUE_DEPTH.set(self._queue.qsize())
 
     # -- worker thread --------------------------------------------------------------------
     def _run(self) -> None:
         while True:
             try:
-                first = self._queue.get(timeout=0.5)
+                first = self._queue.get(timeout=min(0.5, self.options.presence_check_s))
             except queue.Empty:
+                self._housekeeping()
                 self._idle.set()
                 continue
             self._idle.clear()
@@ -133,66 +203,132 @@ class Gateway:
                     self.process(batch)
                 except Exception:
                     log.exception("gateway batch failed; messages stay unacknowledged")
+            self._housekeeping()
             if stop:
                 return
 
-    def process(self, batch: Sequence[Message]) -> None:
-        """Decode, store, record state, hand on, acknowledge — one batch."""
-        received = datetime.now(UTC)
-        readings: list[Reading] = []
-        presences: list[Presence] = []
-        for message in batch:
-            self.stats.received += 1
+    def _housekeeping(self) -> None:
+        """Heartbeat timeouts and spool replay, each at its own pace; never raises."""
+        now = time.monotonic()
+        if now >= self._next_presence_check:
+            self._next_presence_check = now + self.options.presence_check_s
             try:
-                decoded = codecs.decode(
-                    message.topic,
-                    message.payload,
-                    received=received,
-                    max_bytes=self.options.max_payload_bytes,
-                    overrides=self.options.codec_overrides,
-                )
-            except PayloadRejected as rejected:
-                self._reject(message, rejected.reason, rejected.detail)
-                continue
-            for item in decoded:
-                if isinstance(item, Reading):
-                    readings.append(item)
-                else:
-                    presences.append(item)
-        self._store(readings)
+                self._emit_presence(self.presence.expire(datetime.now(UTC)))
+            except Exception:
+                log.exception("presence check failed; will try again")
+        if self._spooled_count and now >= self._next_spool_retry:
+            self._next_spool_retry = now + self.options.spool_retry_s
+            self._drain_spool()
+
+    def _emit_presence(self, changes: Sequence[PresenceChange]) -> None:
+        """Store presence changes (with history) and hand them to the sinks as events."""
+        if not changes:
+            return
+        presences = [change.presence for change in changes]
+        for change in changes:
+            self.stats.presence_changes += 1
+            state = "online" if change.presence.online else "offline"
+            PRESENCE_CHANGES.labels(state=state, source=change.source).inc()
+            log.info("device %s is %s (%s)", change.presence.device, state, change.source)
         if self.state is not None:
             try:
-                self.state.record(readings, presences)
+                self.state.record((), presences)
             except ServiceUnavailable as exc:
-                log.error("device state not updated: %s", exc)
+                log.error("presence not stored: %s", exc)
+        self._call_sinks([], presences)
+
+    def _call_sinks(self, readings: Sequence[Reading], presences: Sequence[Presence]) -> None:
         for sink in self.sinks:
             try:
                 sink(readings, presences)
             except Exception:
                 self.stats.sink_errors += 1
                 log.exception("a reading sink failed; the gateway goes on")
+
+    def process(self, batch: Sequence[Message]) -> None:
+        """Decode, store, record state, hand on, acknowledge — one batch."""
+        now = datetime.now(UTC)
+        readings: list[Reading] = []
+        changes: list[PresenceChange] = []
+        for message in batch:
+            self.stats.received += 1
+            try:
+                decoded = codecs.decode(
+                    message.topic,
+                    message.payload,
+                    received=message.received,
+                    max_bytes=self.options.max_payload_bytes,
+                    overrides=self.options.codec_overrides,
+                )
+            except PayloadRejected as rejected:
+                self._reject(message, rejected.reason, rejected.detail)
+                continue
+            mapped, refused = self.registry.apply(
+                item for item in decoded if isinstance(item, Reading)
+            )
+            if refused and not mapped:
+                self._reject(message, "calibration_failed", refused[0][1])
+                continue
+            if refused:  # the message's other readings flow; these are counted, not lost quietly
+                REJECTED.labels(reason="calibration_failed").inc(len(refused))
+                log.warning(
+                    "%s: %d readings refused: %s", message.topic, len(refused), refused[0][1]
+                )
+            readings.extend(mapped)
+            for item in decoded:
+                if isinstance(item, Presence):
+                    change = self.presence.observe(item, now)
+                    if change is not None:
+                        changes.append(change)
+        for device in dict.fromkeys(r.device for r in readings):
+            heard = self.presence.heard(device, now)
+            if heard is not None:
+                changes.append(heard)
+        self._store(readings)
+        presences = [change.presence for change in changes]
+        for change in changes:
+            self.stats.presence_changes += 1
+            state = "online" if change.presence.online else "offline"
+            PRESENCE_CHANGES.labels(state=state, source=change.source).inc()
+        if self.state is not None:
+            try:
+                self.state.record(readings, presences)
+            except ServiceUnavailable as exc:
+                log.error("device state not updated: %s", exc)
+        self._call_sinks(readings, presences)
         for message in batch:
             self.mqtt.ack(message.mid, message.qos)
         self.stats.batches += 1
 
+    def _write(self, readings: Sequence[Reading]) -> None:
+        started = time.monotonic()
+        try:
+            self.store.write(readings)
+        except ServiceUnavailable:
+            STORE_WRITE_FAILURES.inc()
+            raise
+        STORE_WRITE_SECONDS.observe(time.monotonic() - started)
+
     def _store(self, readings: list[Reading]) -> None:
+        """Write with bounded retries (exponential backoff, jitter), else spool."""
         if not readings:
             return
-        delay_s = 0.5
+        delay_s = self.options.retry_delay_s
         for attempt in range(1, self.options.store_retries + 1):
             try:
-                self.store.write(readings)
-                self._drain_spool()
+                self._write(readings)
                 break
             except ServiceUnavailable as exc:
                 if attempt == self.options.store_retries:
                     self._spool(readings, exc)
                     return
                 log.warning("store write failed (attempt %d): %s; retrying", attempt, exc)
-                time.sleep(delay_s)
+                time.sleep(delay_s * (0.5 + random.random()))  # jitter, not crypto
                 delay_s *= 2
         self.stats.stored += len(readings)
         READINGS_STORED.inc(len(readings))
+        if self._spooled_count:
+            self._drain_spool()
 
     # -- spool: what the store refused is kept on disk and retried ------------------------
     def _spool_path(self) -> Path | None:
@@ -201,40 +337,65 @@ class Gateway:
         self.options.spool_dir.mkdir(parents=True, exist_ok=True)
         return self.options.spool_dir / "readings.spool.jsonl"
 
+    def _count_spool(self) -> int:
+        path = self._spool_path()
+        if path is None or not path.exists():
+            return 0
+        with path.open("rb") as spool:
+            return sum(1 for line in spool if line.strip())
+
     def _spool(self, readings: list[Reading], exc: Exception) -> None:
         path = self._spool_path()
         if path is None:
             raise exc
-        with path.open("ab") as spool:
-            for r in readings:
-                spool.write(
-                    orjson.dumps(
-                        {
-                            "device": r.device,
-                            "metric": r.metric,
-                            "value": r.value,
-                            "unit": r.unit,
-                            "ts": r.ts.isoformat(),
-                            "quality": r.quality,
-                        }
-                    )
-                    + b"\n"
-                )
-        SPOOLED.inc(len(readings))
-        log.error("store unavailable (%s); spooled %d readings to %s", exc, len(readings), path)
+        room = max(0, self.options.spool_max_readings - self._spooled_count)
+        kept, dropped = readings[:room], len(readings) - min(room, len(readings))
+        if kept:
+            with path.open("ab") as spool:
+                spool.write(b"".join(_spool_line(r) for r in kept))
+                spool.flush()
+                os.fsync(spool.fileno())
+            self._spooled_count += len(kept)
+            self.stats.spooled += len(kept)
+            SPOOLED.inc(len(kept))
+            SPOOL_READINGS.set(self._spooled_count)
+            log.error("store unavailable (%s); spooled %d readings to %s", exc, len(kept), path)
+        if dropped:
+            self.stats.dropped += dropped
+            READINGS_DROPPED.inc(dropped)
+            log.error(
+                "spool full (%d readings, the bound set by FACILITY_SPOOL_MAX_READINGS); "
+                "dropped %d readings",
+                self.options.spool_max_readings,
+                dropped,
+            )
 
     def _drain_spool(self) -> None:
+        """Replay the spool in batches; on failure keep it (a replayed duplicate is harmless)."""
         path = self._spool_path()
         if path is None or not path.exists():
+            self._spooled_count = 0
+            SPOOL_READINGS.set(0)
             return
-        lines = path.read_bytes().splitlines()
-        spooled = [
-            Reading(**{**row, "ts": datetime.fromisoformat(row["ts"])})
-            for row in map(orjson.loads, lines)
-        ]
-        self.store.write(spooled)
+        spooled: list[Reading] = []
+        for line in path.read_bytes().splitlines():
+            try:
+                row = orjson.loads(line)
+                spooled.append(Reading(**{**row, "ts": datetime.fromisoformat(row["ts"])}))
+            except (orjson.JSONDecodeError, TypeError, ValueError, KeyError) as exc:
+                log.warning("skipping a damaged spool line (%s)", exc)
+        size = self.options.batch_size
+        try:
+            for begin in range(0, len(spooled), size):
+                self._write(spooled[begin : begin + size])
+        except ServiceUnavailable as exc:
+            log.warning("spool replay failed (%s); %d readings stay spooled", exc, len(spooled))
+            return
         path.unlink()
+        self._spooled_count = 0
+        SPOOL_READINGS.set(0)
         self.stats.stored += len(spooled)
+        self.stats.replayed += len(spooled)
         READINGS_STORED.inc(len(spooled))
         log.info("replayed %d spooled readings into the store", len(spooled))
 
@@ -248,6 +409,23 @@ class Gateway:
             qos=1,
         )
 
+    @property
+    def spooled_readings(self) -> int:
+        """Readings waiting in the disk spool now."""
+        return self._spooled_count
+
     def wait_idle(self, timeout_s: float) -> bool:
         """True once the queue is empty and the worker has nothing in hand (for tests, demo)."""
         return self._idle.wait(timeout_s)
+
+
+def _spool_line(r: Reading) -> bytes:
+    row = {
+        "device": r.device,
+        "metric": r.metric,
+        "value": r.value,
+        "unit": r.unit,
+        "ts": r.ts.isoformat(),
+        "quality": r.quality,
+    }
+    return orjson.dumps(row) + b"\n"

@@ -16,17 +16,25 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 __all__ = [
     "OPEN_STATES",
+    "ApiKey",
     "Asset",
+    "Attachment",
     "Base",
+    "ChecklistItem",
+    "ChecklistTemplate",
+    "Delivery",
     "Device",
+    "OutboxMessage",
     "Priority",
     "Role",
     "Site",
+    "Team",
     "User",
     "WorkOrder",
     "WorkOrderEvent",
     "WorkOrderSource",
     "WorkOrderStatus",
+    "WorkOrderType",
 ]
 
 
@@ -63,18 +71,31 @@ class WorkOrderStatus(enum.StrEnum):
     IN_PROGRESS = "in_progress"
     ON_HOLD = "on_hold"
     RESOLVED = "resolved"
+    VERIFIED = "verified"
+    REOPENED = "reopened"
     CLOSED = "closed"
     CANCELLED = "cancelled"
 
 
-#: States in which an order counts as open for the one-open-order-per-(rule, asset) rule.
+#: States in which an order counts as open for the one-open-order-per-(rule, asset) rule. This
+#: must match the predicate of ``uq_work_orders_open_rule_asset`` (everything but closed and
+#: cancelled), or ``apply_alert`` would not find the order the index says is open.
 OPEN_STATES = (
     WorkOrderStatus.NEW,
     WorkOrderStatus.ASSIGNED,
     WorkOrderStatus.IN_PROGRESS,
     WorkOrderStatus.ON_HOLD,
     WorkOrderStatus.RESOLVED,
+    WorkOrderStatus.VERIFIED,
+    WorkOrderStatus.REOPENED,
 )
+
+
+class WorkOrderType(enum.StrEnum):
+    CORRECTIVE = "corrective"
+    INSPECTION = "inspection"
+    PREVENTIVE = "preventive"
+    REQUEST = "request"
 
 
 class WorkOrderSource(enum.StrEnum):
@@ -154,6 +175,39 @@ class User(Base):
     role: Mapped[Role] = mapped_column(_enum(Role, "role"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(default=_now)
+    email: Mapped[str | None] = mapped_column(sa.String(254))
+    team: Mapped[str | None] = mapped_column(sa.String(64), index=True)
+    #: Asset types (``ahu``, ``chiller`` ...) this person is qualified for; used by dispatch.
+    skills: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+
+
+class ApiKey(Base):
+    """A machine's credential: a random key shown once, stored as its SHA-256.
+
+    A fast hash is enough here (unlike passwords): the key is 256 random bits, so there is
+    nothing to brute-force, and every API call can check it without an argon2 round.
+    """
+
+    __tablename__ = "api_keys"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(60), unique=True)
+    prefix: Mapped[str] = mapped_column(sa.String(12))
+    key_hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    created_by: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    revoked_at: Mapped[datetime | None] = mapped_column()
+
+
+class Team(Base):
+    """A group of technicians with a lead, who is the first to hear about an SLA breach."""
+
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    lead: Mapped[str | None] = mapped_column(sa.String(64))
 
 
 class WorkOrder(Base):
@@ -189,9 +243,45 @@ class WorkOrder(Base):
     resolved_at: Mapped[datetime | None] = mapped_column()
     closed_at: Mapped[datetime | None] = mapped_column()
 
+    order_type: Mapped[WorkOrderType] = mapped_column(
+        _enum(WorkOrderType, "work_order_type"),
+        default=WorkOrderType.CORRECTIVE,
+        server_default=WorkOrderType.CORRECTIVE.value,
+    )
+    location: Mapped[str] = mapped_column(sa.String(200), default="", server_default="")
+    team: Mapped[str | None] = mapped_column(sa.String(64))
+    #: Why dispatch chose this assignee (skills matched, workloads compared), for the audit.
+    assignment_reason: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    auto_assigned: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    #: For rule orders, when the fault was first detected (MTTR counts from here).
+    detected_at: Mapped[datetime | None] = mapped_column()
+    responded_at: Mapped[datetime | None] = mapped_column()
+    verified_at: Mapped[datetime | None] = mapped_column()
+    response_due_at: Mapped[datetime | None] = mapped_column()
+    resolution_due_at: Mapped[datetime | None] = mapped_column()
+    response_breached_at: Mapped[datetime | None] = mapped_column()
+    resolution_breached_at: Mapped[datetime | None] = mapped_column()
+    escalation_level: Mapped[int] = mapped_column(default=0, server_default="0")
+    on_hold_since: Mapped[datetime | None] = mapped_column()
+    reopen_count: Mapped[int] = mapped_column(default=0, server_default="0")
+    fault_returned_at: Mapped[datetime | None] = mapped_column()
+    rating: Mapped[int | None] = mapped_column()
+    rating_comment: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
+    rated_by: Mapped[str | None] = mapped_column(sa.String(64))
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("work_orders.id"), index=True)
+
     asset: Mapped[Asset | None] = relationship()
     events: Mapped[list[WorkOrderEvent]] = relationship(
         back_populates="work_order", order_by="WorkOrderEvent.id", cascade="all, delete-orphan"
+    )
+    attachments: Mapped[list[Attachment]] = relationship(
+        back_populates="work_order", order_by="Attachment.id", cascade="all, delete-orphan"
+    )
+    checklist: Mapped[list[ChecklistItem]] = relationship(
+        back_populates="work_order",
+        order_by="ChecklistItem.position",
+        cascade="all, delete-orphan",
+        foreign_keys="ChecklistItem.work_order_id",
     )
 
 
@@ -211,3 +301,101 @@ class WorkOrderEvent(Base):
     data: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
 
     work_order: Mapped[WorkOrder] = relationship(back_populates="events")
+
+
+class Attachment(Base):
+    """A file (a photo of the fault) stored on disk under a generated name, never the user's."""
+
+    __tablename__ = "attachments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_order_id: Mapped[int] = mapped_column(sa.ForeignKey("work_orders.id"), index=True)
+    filename: Mapped[str] = mapped_column(sa.String(120))
+    stored_name: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    content_type: Mapped[str] = mapped_column(sa.String(64))
+    size_bytes: Mapped[int] = mapped_column()
+    sha256: Mapped[str] = mapped_column(sa.String(64))
+    uploaded_by: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+
+    work_order: Mapped[WorkOrder] = relationship(back_populates="attachments")
+
+
+class ChecklistTemplate(Base):
+    """A standard operating procedure: items copied onto every matching new order.
+
+    A template matches an order when its ``order_type`` and ``asset_type`` are unset or equal
+    to the order's; ``items`` is a list of ``{key, label, kind, required, min, max}``.
+    """
+
+    __tablename__ = "checklist_templates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(200), unique=True)
+    order_type: Mapped[str | None] = mapped_column(sa.String(20))
+    asset_type: Mapped[str | None] = mapped_column(sa.String(64))
+    items: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+
+
+class ChecklistItem(Base):
+    """One step of an order's checklist, with its result and who recorded it."""
+
+    __tablename__ = "checklist_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_order_id: Mapped[int] = mapped_column(sa.ForeignKey("work_orders.id"), index=True)
+    position: Mapped[int] = mapped_column()
+    template: Mapped[str] = mapped_column(sa.String(200))
+    label: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[str] = mapped_column(sa.String(16))
+    required: Mapped[bool] = mapped_column(default=True)
+    min_value: Mapped[float | None] = mapped_column()
+    max_value: Mapped[float | None] = mapped_column()
+    value: Mapped[str | None] = mapped_column(sa.Text)
+    #: ``pass`` or ``fail`` once recorded (a number outside its limits fails).
+    outcome: Mapped[str | None] = mapped_column(sa.String(8))
+    done_by: Mapped[str | None] = mapped_column(sa.String(64))
+    done_at: Mapped[datetime | None] = mapped_column()
+    followup_id: Mapped[int | None] = mapped_column(sa.ForeignKey("work_orders.id"))
+
+    work_order: Mapped[WorkOrder] = relationship(
+        back_populates="checklist", foreign_keys=[work_order_id]
+    )
+
+
+class OutboxMessage(Base):
+    """A notification-worthy event, written in the same transaction as the change it reports.
+
+    The worker fans each message out into :class:`Delivery` rows (one per channel and target),
+    so a crash between the change and the send can neither lose nor invent a notification.
+    """
+
+    __tablename__ = "outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    event: Mapped[str] = mapped_column(sa.String(32))
+    work_order_id: Mapped[int | None] = mapped_column(sa.ForeignKey("work_orders.id"))
+    #: User names the event concerns (assignee, team lead, requester); email goes to them.
+    recipients: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    payload: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    dispatched_at: Mapped[datetime | None] = mapped_column(index=True)
+
+
+class Delivery(Base):
+    """One attempt series of one outbox message to one target, with its outcome."""
+
+    __tablename__ = "deliveries"
+    __table_args__ = (sa.UniqueConstraint("outbox_id", "channel", "target"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    outbox_id: Mapped[int] = mapped_column(sa.ForeignKey("outbox.id"), index=True)
+    channel: Mapped[str] = mapped_column(sa.String(16))
+    target: Mapped[str] = mapped_column(sa.String(500))
+    status: Mapped[str] = mapped_column(sa.String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=_now)
+    leased_until: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str] = mapped_column(sa.Text, default="")
+    sent_at: Mapped[datetime | None] = mapped_column()

@@ -1,252 +1,409 @@
-"""The rules engine: readings and presence in, :class:`Alert` firing/resolved out.
+"""The rules engine: readings and presence in, :class:`Alert` firing/resolved/suppressed out.
 
 Time is the readings' own timestamps (event time), never the wall clock, except in
 :meth:`RuleEngine.tick`, which the caller drives with "now". That is what lets
 ``facility rules replay`` run recorded history through exactly the code that runs live.
 
-Rules are indexed by metric, so a reading only meets the rules that can match it.
+Indexed evaluation: rules are indexed by metric, then by exact device name, then by exact asset
+code; only selectors that are real globs (``ahu-*``) are scanned. A reading therefore meets the
+rules that can match it plus the glob rules of its metric, and its cost does not grow with the
+number of unrelated rules (``benchmarks/bench_rules.py`` measures it).
 
-State lives in memory, keyed by (rule, device). After a restart a ``for`` timer starts again from
-the next reading, and an alert that was firing is re-raised when its condition is still true;
-that is harmless because maintenance folds a re-fire into the open work order (one open order per
-rule and asset, enforced by the database).
+State (pending ``for`` windows, firing alerts, baselines, last-seen times) lives in memory and,
+when a :class:`rules.state.RuleStateStore` is given, is written by :meth:`flush` and read back by
+:meth:`restore`, so a restart neither forgets a pending window nor raises an alert twice.
+:meth:`reload` swaps the rule set; rules whose definition is unchanged keep their state.
 """
 
 from __future__ import annotations
 
 import logging
-import string
+import time
+from collections import deque
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter
 
 from facility.types import Alert, AlertState, Presence, Reading
-from rules.model import OfflineRule, RuleFile, ThresholdRule
+from rules._kinds import (
+    Evaluator,
+    OfflineEvaluator,
+    StaleEvaluator,
+    Transition,
+    make_evaluator,
+)
+from rules.lifecycle import Lifecycle, render_message
+from rules.model import RuleFile, fingerprint, is_glob
+from rules.schedule import MaintenanceWindow
 
-__all__ = ["ALERTS", "RuleEngine", "render_message"]
+if TYPE_CHECKING:
+    from rules.state import RuleStateStore, StateRow
+
+__all__ = ["ALERTS", "AssetResolver", "ReloadReport", "RuleEngine", "render_message"]
 
 log = logging.getLogger(__name__)
 
 ALERTS = Counter("facility_rules_alerts", "Alerts raised by the rules engine", ["state"])
 
-AssetResolver = Callable[[str], str | None]
+AssetResolver = Callable[[str], "str | Mapping[str, str] | None"]
+"""device → asset code, or a mapping with ``asset`` and its attributes (``asset_type``, ``site``,
+``building``, ``floor``, ``zone``), or None when the device is not assigned (it is its own asset).
+"""
 
-
-class _SafeFormatter(string.Formatter):
-    """``str.format`` without attribute or index access, so a template cannot reach objects."""
-
-    def get_field(self, field_name: str, args: Any, kwargs: Any) -> Any:
-        if "." in field_name or "[" in field_name:
-            raise KeyError(field_name)
-        return super().get_field(field_name, args, kwargs)
-
-
-_FORMATTER = _SafeFormatter()
-
-
-def render_message(template: str, fields: Mapping[str, Any]) -> str:
-    """Fill a rule's message template; a broken template yields the template itself."""
-    try:
-        return _FORMATTER.vformat(template, (), dict(fields))
-    except (KeyError, ValueError, IndexError, TypeError):
-        return template
+_EMPTY: Mapping[str, str] = {}
 
 
 @dataclass(slots=True)
-class _ThresholdState:
-    pending_since: datetime | None = None
-    clear_since: datetime | None = None
-    firing: bool = False
-    last_ts: datetime | None = None
+class _MetricIndex:
+    by_device: dict[str, list[Evaluator[Any, Any]]] = field(default_factory=dict)
+    by_asset: dict[str, list[Evaluator[Any, Any]]] = field(default_factory=dict)
+    scan: list[Evaluator[Any, Any]] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ReloadReport:
+    """Which rules a reload kept (with their state), added, changed (state reset) and removed."""
+
+    kept: list[str]
+    added: list[str]
+    changed: list[str]
+    removed: list[str]
 
 
 class RuleEngine:
     """Evaluates a :class:`RuleFile`; see the module docstring."""
 
-    def __init__(self, rule_file: RuleFile, *, asset_of: AssetResolver | None = None) -> None:
-        self.rule_file = rule_file
-        self._asset_of = asset_of or (lambda device: None)
-        self._by_metric: dict[str, list[ThresholdRule]] = {}
-        self._offline: list[OfflineRule] = []
+    def __init__(
+        self,
+        rule_file: RuleFile,
+        *,
+        asset_of: AssetResolver | None = None,
+        store: RuleStateStore | None = None,
+        lazy_interval_s: float = 30.0,
+    ) -> None:
+        self._asset_of = asset_of
+        self.store = store
+        self.lazy_interval_s = lazy_interval_s
+        self._lazy_at = -1e18  # the first flush writes everything
+        self.lifecycle = Lifecycle(self._attributes)
+        self._last_seen: dict[str, float] = {}
+        self._seen_dirty: set[str] = set()
+        self._forgotten: set[str] = set()
+        self._pending_suppressed: list[Alert] = []
+        self.suppressed: deque[Alert] = deque(maxlen=1000)
+        self.extra_windows: list[MaintenanceWindow] = []
+        self.evaluators: dict[str, Evaluator[Any, Any]] = {}
+        self._install(rule_file)
+
+    # -- rule set -------------------------------------------------------------------------------
+    def _install(self, rule_file: RuleFile) -> ReloadReport:
+        previous = self.evaluators
+        kept: list[str] = []
+        added: list[str] = []
+        changed: list[str] = []
+        evaluators: dict[str, Evaluator[Any, Any]] = {}
         for rule in rule_file.rules:
             if not rule.enabled:
                 continue
-            if isinstance(rule, ThresholdRule):
-                assert rule.select.metric is not None
-                self._by_metric.setdefault(rule.select.metric, []).append(rule)
-            else:
-                self._offline.append(rule)
-        self._threshold_state: dict[tuple[str, str], _ThresholdState] = {}
-        self._last_seen: dict[str, datetime] = {}
-        self._offline_firing: set[tuple[str, str]] = set()
+            old = previous.get(rule.name)
+            if old is not None and old.fingerprint == fingerprint(rule):
+                evaluators[rule.name] = old
+                kept.append(rule.name)
+                continue
+            evaluators[rule.name] = make_evaluator(rule)
+            (changed if old is not None else added).append(rule.name)
+        removed = [name for name in previous if name not in evaluators]
+        for name in (*changed, *removed):
+            self.lifecycle.forget(name)
+            self._forgotten.add(name)
+        self.rule_file = rule_file
+        self.evaluators = evaluators
+        self._index: dict[str, _MetricIndex] = {}
+        self._offline: list[OfflineEvaluator] = []
+        self._stale: list[StaleEvaluator] = []
+        for evaluator in evaluators.values():
+            if isinstance(evaluator, OfflineEvaluator):
+                self._offline.append(evaluator)
+                continue
+            if isinstance(evaluator, StaleEvaluator):
+                self._stale.append(evaluator)
+            select = evaluator.rule.select
+            for metric in evaluator.rule.metrics():
+                index = self._index.setdefault(metric, _MetricIndex())
+                if not is_glob(select.device):
+                    index.by_device.setdefault(select.device, []).append(evaluator)
+                elif select.device == "*" and select.asset and not is_glob(select.asset):
+                    index.by_asset.setdefault(select.asset, []).append(evaluator)
+                else:
+                    index.scan.append(evaluator)
+        self.lifecycle.rules = {name: ev.rule for name, ev in evaluators.items()}
+        self.lifecycle.windows = [*rule_file.maintenance, *self.extra_windows]
+        return ReloadReport(kept, added, changed, removed)
+
+    def reload(self, rule_file: RuleFile) -> ReloadReport:
+        """Swap in a new rule set; unchanged rules keep their state, changed ones start afresh.
+
+        A changed or removed rule's open alert is not resolved here: its work order stays with
+        people, and a re-fire of the changed rule folds into that order.
+        """
+        report = self._install(rule_file)
+        log.info(
+            "rules reloaded: %d kept, %d added, %d changed, %d removed",
+            len(report.kept),
+            len(report.added),
+            len(report.changed),
+            len(report.removed),
+        )
+        return report
+
+    def set_maintenance_windows(self, windows: Iterable[MaintenanceWindow]) -> None:
+        """Windows from outside the rules file (e.g. the maintenance planner), kept on reload."""
+        self.extra_windows = list(windows)
+        self.lifecycle.windows = [*self.rule_file.maintenance, *self.extra_windows]
+
+    # -- assets ---------------------------------------------------------------------------------
+    def _resolve(self, device: str) -> tuple[str, Mapping[str, str]]:
+        if self._asset_of is None:
+            return device, _EMPTY
+        found = self._asset_of(device)
+        if found is None:
+            return device, _EMPTY
+        if isinstance(found, str):
+            return found or device, _EMPTY
+        return found.get("asset") or device, found
+
+    def _attributes(self, device: str, asset: str) -> Mapping[str, str]:
+        return self._resolve(device)[1]
+
+    def last_seen(self, device: str) -> datetime | None:
+        """When the engine last heard ``device`` (event time), or None if never."""
+        ts = self._last_seen.get(device)
+        return None if ts is None else datetime.fromtimestamp(ts, UTC)
 
     def asset_of(self, device: str) -> str:
         """The asset a device belongs to; an unmapped device is its own asset."""
-        return self._asset_of(device) or device
+        return self._resolve(device)[0]
 
-    # -- readings ---------------------------------------------------------------------------
+    def _selected(self, evaluator: Evaluator[Any, Any], device: str) -> str | None:
+        """The device's asset if the rule's selector takes this device, else None."""
+        select = evaluator.rule.select
+        if not select.matches_device(device):
+            return None
+        asset, attributes = self._resolve(device)
+        if not select.matches_asset(asset):
+            return None
+        if select.needs_attributes and not select.matches_attributes(dict(attributes)):
+            return None
+        return asset
+
+    # -- readings -------------------------------------------------------------------------------
     def process(self, readings: Iterable[Reading]) -> list[Alert]:
-        alerts: list[Alert] = []
+        """Evaluate readings (in the order given); return the alerts they raise."""
+        transitions: list[Transition] = []
         for reading in readings:
-            alerts.extend(self._process_one(reading))
-        return alerts
+            self._process_one(reading, transitions)
+        return self._emit(self.lifecycle.apply(transitions))
 
-    def _process_one(self, reading: Reading) -> list[Alert]:
-        alerts: list[Alert] = []
-        previous = self._last_seen.get(reading.device)
-        if previous is None or reading.ts > previous:
-            self._last_seen[reading.device] = reading.ts
-        alerts.extend(self._back_online(reading.device, reading.ts, reading.value))
-        rules = self._by_metric.get(reading.metric)
-        if not rules:
-            return alerts
-        asset: str | None = None
-        for rule in rules:
-            if not rule.select.matches_device(reading.device):
+    def _process_one(self, reading: Reading, out: list[Transition]) -> None:
+        ts = reading.ts.timestamp()
+        device = reading.device
+        previous = self._last_seen.get(device)
+        if previous is None or ts > previous:
+            self._last_seen[device] = ts
+            self._seen_dirty.add(device)
+        if self._offline:
+            self._heard(device, ts, reading.value, out)
+        index = self._index.get(reading.metric)
+        if index is None:
+            return
+        exact = index.by_device.get(device)
+        if not exact and not index.scan and not index.by_asset:
+            return
+        asset, attributes = self._resolve(device)
+        candidates: list[Evaluator[Any, Any]] = []
+        if exact:
+            candidates += exact
+        if index.scan:
+            candidates += index.scan
+        if index.by_asset:
+            candidates += index.by_asset.get(asset, ())
+        for evaluator in candidates:
+            if evaluator.match_device is not None and not evaluator.match_device(device):
                 continue
-            asset = asset or self.asset_of(reading.device)
-            if not rule.select.matches_asset(asset):
+            if evaluator.match_asset is not None and not evaluator.match_asset(asset):
                 continue
-            alert = self._threshold(rule, reading, asset)
-            if alert is not None:
-                alerts.append(alert)
-        return alerts
+            if evaluator.needs_attributes and not evaluator.rule.select.matches_attributes(
+                dict(attributes)
+            ):
+                continue
+            transition = evaluator.on_reading(reading, ts, asset)
+            if transition is not None:
+                out.append(transition)
 
-    def _threshold(self, rule: ThresholdRule, reading: Reading, asset: str) -> Alert | None:
-        key = (rule.name, reading.device)
-        state = self._threshold_state.get(key)
-        if state is None:
-            state = self._threshold_state[key] = _ThresholdState()
-        if state.last_ts is not None and reading.ts < state.last_ts:
-            return None  # out of order: the rule has already moved past this instant
-        state.last_ts = reading.ts
-        value, ts = reading.value, reading.ts
-        if not state.firing:
-            if not rule.breached(value):
-                state.pending_since = None
-                return None
-            state.pending_since = state.pending_since or ts
-            if ts - state.pending_since < rule.for_:
-                return None
-            state.firing, state.clear_since = True, None
-            return self._alert(
-                rule, reading.device, asset, AlertState.FIRING, ts, value, reading.unit
-            )
-        if not rule.cleared(value):
-            state.clear_since = None
-            return None
-        state.clear_since = state.clear_since or ts
-        if ts - state.clear_since < rule.clear_for:
-            return None
-        state.firing, state.pending_since, state.clear_since = False, None, None
-        return self._alert(
-            rule, reading.device, asset, AlertState.RESOLVED, ts, value, reading.unit
-        )
+    def _heard(self, device: str, ts: float, value: float | None, out: list[Transition]) -> None:
+        for evaluator in self._offline:
+            if device in evaluator.states:
+                transition = evaluator.up(device, self.asset_of(device), ts, value)
+                if transition is not None:
+                    out.append(transition)
 
-    # -- presence and silence ---------------------------------------------------------------
+    # -- presence and silence -------------------------------------------------------------------
     def process_presence(self, presences: Iterable[Presence]) -> list[Alert]:
-        """An explicit offline (last will, availability topic) fires offline rules at once."""
-        alerts: list[Alert] = []
+        """An explicit offline (last will, availability topic) fires disconnect rules at once."""
+        transitions: list[Transition] = []
         for presence in presences:
-            if presence.online:
-                alerts.extend(self._back_online(presence.device, presence.ts, None))
+            ts = presence.ts.timestamp()
+            if presence.online:  # an announcement counts as being heard
+                previous = self._last_seen.get(presence.device)
+                if previous is None or ts > previous:
+                    self._last_seen[presence.device] = ts
+                    self._seen_dirty.add(presence.device)
+                self._heard(presence.device, ts, None, transitions)
                 continue
-            for rule in self._offline:
-                alert = self._fire_offline(rule, presence.device, presence.ts)
-                if alert is not None:
-                    alerts.append(alert)
-        return alerts
+            for evaluator in self._offline:
+                if not evaluator.rule.on_disconnect:
+                    continue
+                asset = self._selected(evaluator, presence.device)
+                if asset is None:
+                    continue
+                transition = evaluator.down(presence.device, asset, ts, "disconnect", None)
+                if transition is not None:
+                    transitions.append(transition)
+        return self._emit(self.lifecycle.apply(transitions))
 
     def tick(self, now: datetime) -> list[Alert]:
-        """Fire offline rules for devices silent longer than their ``after``."""
-        alerts: list[Alert] = []
-        for rule in self._offline:
+        """Fire heartbeat and stale-point rules due at ``now``; publish held alerts now due."""
+        now_ts = now.timestamp()
+        transitions: list[Transition] = []
+        for evaluator in self._offline:
+            if not evaluator.rule.on_heartbeat:
+                continue
+            after = evaluator.rule.after.total_seconds()
             for device, last_seen in list(self._last_seen.items()):
-                if now - last_seen > rule.after:
-                    alert = self._fire_offline(rule, device, now, silent_for=now - last_seen)
-                    if alert is not None:
-                        alerts.append(alert)
+                if now_ts - last_seen <= after or device in evaluator.states:
+                    continue
+                asset = self._selected(evaluator, device)
+                if asset is None:
+                    continue
+                transition = evaluator.down(device, asset, now_ts, "heartbeat", now_ts - last_seen)
+                if transition is not None:
+                    transitions.append(transition)
+        for stale in self._stale:
+            for device, silent_s in stale.due(now_ts, self._last_seen):
+                asset = self._selected(stale, device)
+                if asset is not None:
+                    transitions.append(stale.fire(device, asset, now_ts, silent_s))
+        alerts = self.lifecycle.apply(transitions)
+        alerts += self.lifecycle.tick(now_ts)
+        return self._emit(alerts)
+
+    # -- output ---------------------------------------------------------------------------------
+    def _emit(self, alerts: list[Alert]) -> list[Alert]:
+        for alert in alerts:
+            ALERTS.labels(state=alert.state.value).inc()
+            if alert.state is AlertState.SUPPRESSED:
+                self.suppressed.append(alert)
+                self._pending_suppressed.append(alert)
+                log.info("alert %s on %s suppressed (%s)", alert.rule, alert.asset, alert.reason)
+        if self.store is None:
+            self._pending_suppressed.clear()  # nowhere to write them; ``suppressed`` keeps them
         return alerts
 
-    def _fire_offline(
-        self, rule: OfflineRule, device: str, ts: datetime, silent_for: timedelta | None = None
-    ) -> Alert | None:
-        key = (rule.name, device)
-        if key in self._offline_firing or not rule.select.matches_device(device):
-            return None
-        asset = self.asset_of(device)
-        if not rule.select.matches_asset(asset):
-            return None
-        self._offline_firing.add(key)
-        seconds = silent_for.total_seconds() if silent_for is not None else None
-        return self._alert(rule, device, asset, AlertState.FIRING, ts, seconds, "s")
+    # -- persistence ----------------------------------------------------------------------------
+    def flush(self, *, force: bool = False) -> int:
+        """Write changed state to the store (no-op without one); return how many rows changed.
 
-    def _back_online(self, device: str, ts: datetime, value: float | None) -> list[Alert]:
-        alerts = []
-        for rule in self._offline:
-            key = (rule.name, device)
-            if key in self._offline_firing:
-                self._offline_firing.discard(key)
-                asset = self.asset_of(device)
-                alerts.append(self._alert(rule, device, asset, AlertState.RESOLVED, ts, value, ""))
-        return alerts
+        Call it after each batch, before the batch is acknowledged: changes a restart must not
+        lose (a ``for`` window opened, an alert fired or resolved, an hour of baseline closed)
+        are written every time. Changes that only refine the state (the last timestamp seen, a
+        running aggregate, last-seen times) are written at most every ``lazy_interval_s``, or
+        when ``force`` is set (at shutdown), which keeps a busy gateway's writes bounded. If the
+        store fails (``ServiceUnavailable``), the changes stay pending for the next flush.
+        """
+        from rules.state import StateRow
 
-    # -- output -----------------------------------------------------------------------------
-    def _alert(
-        self,
-        rule: ThresholdRule | OfflineRule,
-        device: str,
-        asset: str,
-        state: AlertState,
-        ts: datetime,
-        value: float | None,
-        unit: str,
-    ) -> Alert:
-        fields: dict[str, Any] = {
-            "rule": rule.name,
-            "device": device,
-            "asset": asset,
-            "state": state.value,
-            "value": value if value is not None else float("nan"),
-            "unit": unit,
-            "severity": rule.severity.value,
-        }
-        if isinstance(rule, ThresholdRule):
-            fields.update(
-                metric=rule.select.metric,
-                threshold=rule.threshold,
-                **{"for": _human(rule.for_)},
+        lazy = force or time.monotonic() - self._lazy_at >= self.lazy_interval_s
+        if self.store is None:
+            for evaluator in self.evaluators.values():
+                evaluator.dirty.clear()
+                evaluator.touched.clear()
+            self.lifecycle.dirty.clear()
+            self._seen_dirty.clear()
+            self._forgotten.clear()
+            self._pending_suppressed.clear()
+            return 0
+        rows: list[StateRow] = []
+        deletes: list[tuple[str, str, str]] = []
+        for name, evaluator in self.evaluators.items():
+            for key in evaluator.dirty | evaluator.touched if lazy else evaluator.dirty:
+                data = evaluator.dump(key)
+                if data is None:
+                    deletes.append((name, "eval", key))
+                else:
+                    rows.append(StateRow(name, "eval", key, evaluator.fingerprint, data))
+        for rule_name, asset in self.lifecycle.dirty:
+            gate = self.lifecycle.dump((rule_name, asset))
+            found = self.evaluators.get(rule_name)
+            if gate is None or found is None:
+                deletes.append((rule_name, "gate", asset))
+            else:
+                rows.append(StateRow(rule_name, "gate", asset, found.fingerprint, gate))
+        if lazy:
+            for device in self._seen_dirty:
+                rows.append(StateRow("", "seen", device, "", {"ts": self._last_seen[device]}))
+        suppressed = list(self._pending_suppressed)
+        if rows or deletes or self._forgotten or suppressed:
+            self.store.save(
+                rows, deletes, forgotten_rules=sorted(self._forgotten), suppressed=suppressed
             )
-            default = (
-                f"{asset}: {rule.select.metric} {'above' if rule.above is not None else 'below'} "
-                f"{rule.threshold:g} for {_human(rule.for_)} (now {value:g} {unit})"
-            )
-        else:
-            fields.update(after=_human(rule.after))
-            default = f"{device} sent nothing for {_human(rule.after)}"
-        message = render_message(rule.message, fields) if rule.message else default
-        if state is AlertState.RESOLVED:
-            message = f"resolved: {message}"
-        ALERTS.labels(state=state.value).inc()
-        return Alert(
-            rule=rule.name,
-            device=device,
-            asset=asset,
-            state=state,
-            severity=rule.severity,
-            ts=ts,
-            value=value,
-            message=message,
-        )
+        for evaluator in self.evaluators.values():
+            if lazy:
+                evaluator.touched.clear()
+            else:
+                evaluator.touched -= evaluator.dirty
+            evaluator.dirty.clear()
+        self.lifecycle.dirty.clear()
+        if lazy:
+            self._seen_dirty.clear()
+            self._lazy_at = time.monotonic()
+        self._forgotten.clear()
+        del self._pending_suppressed[: len(suppressed)]
+        return len(rows) + len(deletes)
 
+    def restore(self, now: datetime | None = None) -> int:
+        """Read state back from the store; return how many rows were taken.
 
-def _human(duration: timedelta) -> str:
-    seconds = int(duration.total_seconds())
-    if seconds % 3600 == 0 and seconds:
-        return f"{seconds // 3600}h"
-    if seconds % 60 == 0 and seconds:
-        return f"{seconds // 60}m"
-    return f"{seconds}s"
+        Rows of rules that changed or vanished are dropped. Last-seen times are moved up to
+        ``now`` (the start time) so a gateway that was down does not declare every device
+        offline at once: a device gets its full heartbeat period after a restart.
+        """
+        if self.store is None:
+            return 0
+        floor = now.timestamp() if now is not None else None
+        taken = 0
+        for row in self.store.load():
+            if row.scope == "seen":
+                ts = float(row.data["ts"])
+                self._last_seen[row.key] = max(ts, floor) if floor is not None else ts
+                taken += 1
+                continue
+            evaluator = self.evaluators.get(row.rule)
+            if evaluator is None or evaluator.fingerprint != row.fingerprint:
+                self._forgotten.add(row.rule)
+                continue
+            try:
+                if row.scope == "eval":
+                    evaluator.load(row.key, row.data)
+                elif row.scope == "gate":
+                    self.lifecycle.load((row.rule, row.key), row.data)
+                else:
+                    continue
+            except (TypeError, ValueError) as exc:
+                log.warning("dropping unreadable state of rule %s/%s: %s", row.rule, row.key, exc)
+                continue
+            taken += 1
+        log.info("restored %d rule state rows", taken)
+        return taken

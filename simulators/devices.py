@@ -1,8 +1,22 @@
 """Device models with plausible physics, stepped in simulated time.
 
-Each model keeps its own state and returns its metrics for simulated instant ``t`` (seconds since
-the scenario started). Randomness comes only from the ``random.Random`` handed in, so a seed
-reproduces a run exactly.
+Each model keeps its own state and returns its metrics for one simulated instant, described by a
+:class:`Clock` (seconds since the scenario started, local hour, weekday, outdoor air). Randomness
+comes only from the ``random.Random`` handed in, so a seed reproduces a run exactly.
+
+Faults are switched on by the runner (from the scenario's schedule or a random rate) with
+:meth:`DeviceModel.start_fault`. Two families:
+
+* physical faults that a model understands (``cooling_failure``, ``filter_clog``,
+  ``dry_running``, ``energy_leak``, ...; each model lists its own in ``FAULTS``);
+* sensor faults that any model can suffer, applied on top of the physics by
+  :meth:`DeviceModel.sample`: ``stuck`` (values frozen), ``drift`` (a slow offset on one metric,
+  ``magnitude`` units per hour), ``noise`` (gaussian, ``magnitude`` = sigma), ``fault_code``
+  (the equipment reports alarm ``magnitude``), and ``offline`` (the runner stops publishing and
+  sends the device's last will).
+
+Booleans are returned as 0.0/1.0 so every value is a float; the format encoders turn them into
+``ON``/``true``/... as each vendor does.
 """
 
 from __future__ import annotations
@@ -10,99 +24,397 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import ClassVar
 
-__all__ = ["MODELS", "AirHandler", "DeviceModel", "EnergyMeter", "RoomSensor"]
+__all__ = [
+    "DAY_S",
+    "GENERIC_FAULTS",
+    "MODELS",
+    "ActiveFault",
+    "AirHandler",
+    "Boiler",
+    "Chiller",
+    "Clock",
+    "Co2Sensor",
+    "DeviceModel",
+    "DoorContact",
+    "EnergyMeter",
+    "Pump",
+    "RoomSensor",
+    "WaterLeakSensor",
+    "outdoor_temperature",
+]
 
 DAY_S = 86400.0
+
+#: Sensor faults every model can suffer (see the module docstring).
+GENERIC_FAULTS = frozenset({"stuck", "drift", "noise", "fault_code", "offline"})
+
+
+def outdoor_temperature(hour: float) -> float:
+    """Outdoor air: 18 degC mean, 6 K daily swing, coolest before dawn, warmest mid-afternoon."""
+    return 18.0 + 6.0 * math.sin(2 * math.pi * (hour / 24.0 - 0.375))
+
+
+@dataclass(frozen=True, slots=True)
+class Clock:
+    """One simulated instant, computed once per sweep and shared by every device."""
+
+    t: float
+    hour: float
+    weekday: int
+    outdoor: float
+
+    @classmethod
+    def at(cls, start: datetime, t: float) -> Clock:
+        now = start + timedelta(seconds=t)
+        hour = now.hour + now.minute / 60.0 + now.second / 3600.0
+        return cls(t=t, hour=hour, weekday=now.weekday(), outdoor=outdoor_temperature(hour))
+
+    @property
+    def occupied(self) -> bool:
+        """Office hours: weekdays 07:00-19:00."""
+        return self.weekday < 5 and 7.0 <= self.hour < 19.0
+
+
+@dataclass(slots=True)
+class ActiveFault:
+    """A fault in progress: when it started and its optional size and target metric."""
+
+    started: float
+    magnitude: float | None = None
+    metric: str | None = None
 
 
 @dataclass
 class DeviceModel:
-    """Base of the models; ``faults`` holds the names of the faults active now."""
+    """Base of the models: fault bookkeeping and the sensor faults shared by all of them."""
 
-    faults: set[str] = field(default_factory=set)
-    fault_started: dict[str, float] = field(default_factory=dict)
+    #: Physical faults this model understands (besides :data:`GENERIC_FAULTS`).
+    FAULTS: ClassVar[frozenset[str]] = frozenset()
 
-    def start_fault(self, name: str, t: float) -> None:
-        self.faults.add(name)
-        self.fault_started.setdefault(name, t)
+    faults: dict[str, ActiveFault] = field(default_factory=dict)
+    _frozen: dict[str, float] | None = field(default=None, repr=False)
 
-    def step(self, t: float, dt: float, rng: random.Random) -> dict[str, float]:
+    @classmethod
+    def supports(cls, fault: str) -> bool:
+        return fault in cls.FAULTS or fault in GENERIC_FAULTS
+
+    def start_fault(
+        self, name: str, t: float, *, magnitude: float | None = None, metric: str | None = None
+    ) -> None:
+        """Switch a fault on at simulated second ``t`` (a second start keeps the first)."""
+        if name not in self.faults:
+            self.faults[name] = ActiveFault(started=t, magnitude=magnitude, metric=metric)
+
+    def stop_fault(self, name: str) -> None:
+        """Repair: the fault ends (a stuck sensor unfreezes, a drift is recalibrated)."""
+        self.faults.pop(name, None)
+        if name == "stuck":
+            self._frozen = None
+
+    @property
+    def offline(self) -> bool:
+        return "offline" in self.faults
+
+    def step(self, clock: Clock, dt: float, rng: random.Random) -> dict[str, float]:
+        """The physics: advance the state by ``dt`` seconds and return the true values."""
         raise NotImplementedError
 
+    def sample(self, clock: Clock, dt: float, rng: random.Random) -> dict[str, float]:
+        """What the device reports: the physics seen through its (possibly faulty) sensors."""
+        values = self.step(clock, dt, rng)
+        if not self.faults:
+            return values
+        if "stuck" in self.faults:
+            if self._frozen is None:
+                self._frozen = dict(values)
+            values = dict(self._frozen)
+        drift = self.faults.get("drift")
+        if drift is not None:
+            metric = drift.metric or next(iter(values))
+            if metric in values:
+                per_hour = drift.magnitude if drift.magnitude is not None else 0.5
+                values[metric] = round(
+                    values[metric] + per_hour * (clock.t - drift.started) / 3600, 3
+                )
+        noise = self.faults.get("noise")
+        if noise is not None:
+            sigma = noise.magnitude if noise.magnitude is not None else 1.0
+            for metric in [noise.metric] if noise.metric else list(values):
+                if metric in values and metric not in _BOOLEAN:
+                    values[metric] = round(values[metric] + rng.gauss(0, sigma), 3)
+        code = self.faults.get("fault_code")
+        if code is not None:
+            values["fault_code"] = code.magnitude if code.magnitude is not None else 1.0
+        return values
 
-def _outdoor(t: float) -> float:
-    """Outdoor air: 18 degC mean, 6 K daily swing peaking mid-afternoon."""
-    return 18.0 + 6.0 * math.sin(2 * math.pi * (t / DAY_S - 0.375))
+
+_BOOLEAN = frozenset({"state", "fan", "contact", "water_leak", "occupancy"})
+
+
+def _relax(value: float, target: float, dt: float, tau_s: float) -> float:
+    """First-order lag: move ``value`` toward ``target`` with time constant ``tau_s``."""
+    return value + (target - value) * min(1.0, dt / tau_s)
 
 
 @dataclass
 class RoomSensor(DeviceModel):
-    """Room temperature relaxing toward the HVAC set-point, nudged by the outdoor air."""
+    """Room temperature/humidity following the HVAC set-point, occupancy and the outdoor air.
+
+    Occupied hours hold the set-point (people add half a degree); at night the HVAC sets back
+    and the room floats toward the outdoor air. ``cooling_failure`` lets the room heat toward
+    outdoor + 8 K (sun and internal gains with no cooling).
+    """
+
+    FAULTS: ClassVar[frozenset[str]] = frozenset({"cooling_failure"})
 
     setpoint: float = 22.0
     temperature: float = 22.0
     humidity: float = 45.0
 
-    def step(self, t: float, dt: float, rng: random.Random) -> dict[str, float]:
-        target = self.setpoint + 0.15 * (_outdoor(t) - self.setpoint)
+    def step(self, clock: Clock, dt: float, rng: random.Random) -> dict[str, float]:
+        occupied = clock.occupied
         if "cooling_failure" in self.faults:
-            target = _outdoor(t) + 8.0
-        self.temperature += (target - self.temperature) * min(1.0, dt / 900.0)
-        self.humidity += (45.0 - self.humidity) * min(1.0, dt / 1800.0) + rng.gauss(0, 0.2)
+            target = clock.outdoor + 8.0
+        elif occupied:
+            target = self.setpoint + 0.5 + 0.15 * (clock.outdoor - self.setpoint)
+        else:
+            target = self.setpoint + 0.4 * (clock.outdoor - self.setpoint)
+        self.temperature = _relax(self.temperature, target, dt, 900.0)
+        self.humidity = _relax(self.humidity, 45.0, dt, 1800.0) + rng.gauss(0, 0.2)
+        present = occupied and rng.random() < 0.7
         return {
             "temperature": round(self.temperature + rng.gauss(0, 0.05), 2),
             "humidity": round(min(100.0, max(0.0, self.humidity)), 1),
+            "occupancy": 1.0 if present else 0.0,
         }
+
+
+@dataclass
+class Co2Sensor(DeviceModel):
+    """CO2 rising with occupants and flushed by ventilation; ``ventilation_failure`` stops it."""
+
+    FAULTS: ClassVar[frozenset[str]] = frozenset({"ventilation_failure"})
+
+    co2: float = 450.0
+
+    def step(self, clock: Clock, dt: float, rng: random.Random) -> dict[str, float]:
+        people = 0.6 + 0.4 * rng.random() if clock.occupied else 0.0
+        if "ventilation_failure" in self.faults:
+            target, tau = 2400.0 if clock.occupied else 1200.0, 1800.0
+        else:
+            target, tau = 420.0 + 550.0 * people, 600.0
+        self.co2 = _relax(self.co2, target, dt, tau)
+        return {"co2": round(self.co2 + rng.gauss(0, 8.0))}
 
 
 @dataclass
 class AirHandler(DeviceModel):
     """Air-handling unit: supply air held at 13 degC by the cooling coil while the fan runs.
 
-    A ``cooling_failure`` makes the supply air drift toward the mixed-air temperature
-    (time constant ``failure_tau_s``): the classic "fan on, supply warm" fault.
+    A ``cooling_failure`` makes the supply air drift toward the mixed-air temperature (time
+    constant ``failure_tau_s``): the classic "fan on, supply warm" fault. The filter's pressure
+    drop creeps up as it loads with dust (a few Pa a day); ``filter_clog`` sends it toward
+    450 Pa within hours (``magnitude`` overrides the time constant, in seconds).
     """
+
+    FAULTS: ClassVar[frozenset[str]] = frozenset({"cooling_failure", "filter_clog"})
 
     supply_setpoint: float = 13.0
     supply: float = 13.0
     failure_tau_s: float = 10.0
+    filter_dp: float = 120.0
 
-    def step(self, t: float, dt: float, rng: random.Random) -> dict[str, float]:
-        mixed_air = 0.7 * 23.0 + 0.3 * _outdoor(t)
+    def step(self, clock: Clock, dt: float, rng: random.Random) -> dict[str, float]:
+        mixed_air = 0.7 * 23.0 + 0.3 * clock.outdoor
         if "cooling_failure" in self.faults:
-            self.supply += (mixed_air - self.supply) * min(1.0, dt / self.failure_tau_s)
+            self.supply = _relax(self.supply, mixed_air, dt, self.failure_tau_s)
         else:
-            self.supply += (self.supply_setpoint - self.supply) * min(1.0, dt / 60.0)
-        return_air = 23.0 + rng.gauss(0, 0.1)
+            self.supply = _relax(self.supply, self.supply_setpoint, dt, 60.0)
+        clog = self.faults.get("filter_clog")
+        if clog is not None:
+            tau = clog.magnitude if clog.magnitude is not None else 4 * 3600.0
+            self.filter_dp = _relax(self.filter_dp, 450.0, dt, tau)
+        else:
+            self.filter_dp += 3.0 * dt / DAY_S
         return {
             "supply_temperature": round(self.supply + rng.gauss(0, 0.05), 2),
-            "return_temperature": round(return_air, 2),
+            "return_temperature": round(23.0 + rng.gauss(0, 0.1), 2),
             "fan": 1.0,
+            "filter_pressure_drop": round(self.filter_dp + rng.gauss(0, 1.0), 1),
+        }
+
+
+@dataclass
+class Chiller(DeviceModel):
+    """Chiller: chilled water held at 6.7 degC, electric power tied to the cooling load.
+
+    Load follows the outdoor air and occupancy; power = load x capacity / COP, and the return
+    water is warmer by a temperature difference proportional to the load. On
+    ``cooling_failure`` the compressor trips: power falls to the controls' share and the
+    chilled-water loop warms toward the spaces it serves (20 degC, time constant 20 min).
+    """
+
+    FAULTS: ClassVar[frozenset[str]] = frozenset({"cooling_failure"})
+
+    capacity_kw: float = 500.0
+    cop: float = 4.5
+    supply: float = 6.7
+
+    def step(self, clock: Clock, dt: float, rng: random.Random) -> dict[str, float]:
+        load = min(1.0, max(0.1, (clock.outdoor - 12.0) / 18.0 + (0.25 if clock.occupied else 0)))
+        if "cooling_failure" in self.faults:
+            # Nothing removes heat: the loop warms toward the spaces it serves.
+            self.supply = _relax(self.supply, 20.0, dt, 1200.0)
+            running, power, delta = 0.0, 2500.0, 1.0 * load
+        else:
+            self.supply = _relax(self.supply, 6.7, dt, 120.0)
+            running, power = 1.0, load * self.capacity_kw * 1000.0 / self.cop
+            delta = 5.0 * load
+        ret = self.supply + delta
+        return {
+            "supply_temperature": round(self.supply + rng.gauss(0, 0.05), 2),
+            "return_temperature": round(ret + rng.gauss(0, 0.05), 2),
+            "state": running,
+            "power": round(power * (1 + rng.gauss(0, 0.01)), 1),
+        }
+
+
+@dataclass
+class Boiler(DeviceModel):
+    """Boiler: heating water at 70 degC when it is cold outside; ``burner_failure`` stops it."""
+
+    FAULTS: ClassVar[frozenset[str]] = frozenset({"burner_failure"})
+
+    supply: float = 70.0
+
+    def step(self, clock: Clock, dt: float, rng: random.Random) -> dict[str, float]:
+        demand = clock.outdoor < 16.0 or clock.occupied
+        burning = demand and "burner_failure" not in self.faults
+        self.supply = _relax(
+            self.supply, 70.0 if burning else 25.0, dt, 900.0 if burning else 3600.0
+        )
+        return {
+            "supply_temperature": round(self.supply + rng.gauss(0, 0.1), 2),
+            "return_temperature": round(max(20.0, self.supply - 15.0) + rng.gauss(0, 0.1), 2),
+            "state": 1.0 if burning else 0.0,
+        }
+
+
+@dataclass
+class Pump(DeviceModel):
+    """Circulation pump: power, differential pressure, runtime counter and vibration.
+
+    ``dry_running`` (no water at the impeller) drops the power and the pressure and shakes the
+    pump: vibration climbs from about 2 to above 9 mm/s.
+    """
+
+    FAULTS: ClassVar[frozenset[str]] = frozenset({"dry_running"})
+
+    rated_w: float = 1500.0
+    runtime_h: float = 12000.0
+    vibration: float = 2.0
+
+    def step(self, clock: Clock, dt: float, rng: random.Random) -> dict[str, float]:
+        self.runtime_h += dt / 3600.0
+        if "dry_running" in self.faults:
+            power, pressure = 0.4 * self.rated_w, 15000.0
+            self.vibration = _relax(self.vibration, 9.5, dt, 120.0)
+        else:
+            power, pressure = self.rated_w * (0.85 + 0.1 * clock.occupied), 150000.0
+            self.vibration = _relax(self.vibration, 2.0, dt, 600.0)
+        return {
+            "state": 1.0,
+            "power": round(power * (1 + rng.gauss(0, 0.01)), 1),
+            "pressure": round(pressure * (1 + rng.gauss(0, 0.005))),
+            "runtime_hours": round(self.runtime_h, 3),
+            "vibration": round(max(0.0, self.vibration + rng.gauss(0, 0.1)), 2),
         }
 
 
 @dataclass
 class EnergyMeter(DeviceModel):
-    """Main meter: load curve by hour of day, cumulative kWh counter that never goes down."""
+    """Main meter: load by hour and weekday, a cumulative kWh register that rolls over.
+
+    Like a real register with a fixed number of digits, ``energy`` wraps to zero at
+    ``rollover_kwh``; between two readings it otherwise never goes down. ``energy_leak`` adds
+    ``magnitude`` W (default 6 kW) outside office hours: equipment left running at night.
+    """
+
+    FAULTS: ClassVar[frozenset[str]] = frozenset({"energy_leak"})
 
     base_load_w: float = 8000.0
     peak_load_w: float = 30000.0
     energy_kwh: float = 125000.0
+    rollover_kwh: float = 1_000_000.0
 
-    def step(self, t: float, dt: float, rng: random.Random) -> dict[str, float]:
-        hour = (t % DAY_S) / 3600.0
-        occupied = 1.0 if 7.0 <= hour < 19.0 else 0.0
-        load = self.base_load_w + occupied * (self.peak_load_w - self.base_load_w) * 0.8
-        if "energy_leak" in self.faults and not occupied:
-            load += 6000.0
+    def step(self, clock: Clock, dt: float, rng: random.Random) -> dict[str, float]:
+        if clock.occupied:
+            load = self.base_load_w + 0.8 * (self.peak_load_w - self.base_load_w)
+        elif clock.weekday < 5 and (6.0 <= clock.hour < 7.0 or 19.0 <= clock.hour < 20.0):
+            load = self.base_load_w + 0.3 * (self.peak_load_w - self.base_load_w)
+        else:
+            load = self.base_load_w
+        leak = self.faults.get("energy_leak")
+        if leak is not None and not clock.occupied:
+            load += leak.magnitude if leak.magnitude is not None else 6000.0
         power = max(0.0, load * (1 + rng.gauss(0, 0.02)))
-        self.energy_kwh += power * dt / 3_600_000.0
-        return {"power": round(power, 1), "energy": round(self.energy_kwh, 4)}
+        self.energy_kwh = (self.energy_kwh + power * dt / 3_600_000.0) % self.rollover_kwh
+        voltage = 230.0 + rng.gauss(0, 1.0)
+        return {
+            "power": round(power, 1),
+            "energy": round(self.energy_kwh, 4),
+            "voltage": round(voltage, 1),
+            "current": round(power / (3 * voltage * 0.95), 2),
+            "power_factor": 0.95,
+        }
+
+
+@dataclass
+class DoorContact(DeviceModel):
+    """Door contact (1 = closed): opened now and then in office hours; ``held_open`` jams it."""
+
+    FAULTS: ClassVar[frozenset[str]] = frozenset({"held_open"})
+
+    closed: float = 1.0
+    battery: float = 100.0
+
+    def step(self, clock: Clock, dt: float, rng: random.Random) -> dict[str, float]:
+        jammed = "held_open" in self.faults
+        if jammed or (self.closed and clock.occupied and rng.random() < min(1.0, dt / 1800.0)):
+            self.closed = 0.0
+        elif not self.closed and rng.random() < min(1.0, dt / 30.0):
+            self.closed = 1.0
+        self.battery = max(0.0, self.battery - dt / (2 * 365 * DAY_S) * 100.0)
+        return {"contact": self.closed, "battery": round(self.battery, 1)}
+
+
+@dataclass
+class WaterLeakSensor(DeviceModel):
+    """Water-leak probe under a plant or a sink: dry until ``leak``."""
+
+    FAULTS: ClassVar[frozenset[str]] = frozenset({"leak"})
+
+    battery: float = 100.0
+
+    def step(self, clock: Clock, dt: float, rng: random.Random) -> dict[str, float]:
+        self.battery = max(0.0, self.battery - dt / (3 * 365 * DAY_S) * 100.0)
+        return {
+            "water_leak": 1.0 if "leak" in self.faults else 0.0,
+            "battery": round(self.battery, 1),
+        }
 
 
 MODELS: dict[str, type[DeviceModel]] = {
     "room_sensor": RoomSensor,
+    "co2_sensor": Co2Sensor,
     "air_handler": AirHandler,
+    "chiller": Chiller,
+    "boiler": Boiler,
+    "pump": Pump,
     "energy_meter": EnergyMeter,
+    "door_contact": DoorContact,
+    "water_leak": WaterLeakSensor,
 }

@@ -18,6 +18,8 @@ import sqlalchemy as sa
 from facility.settings import Settings, load_settings
 from gateway.broker import MosquittoBroker, find_mosquitto
 
+pytest_plugins = ["tests.fixtures_influx"]
+
 STRICT = os.environ.get("CI", "").lower() in ("1", "true", "yes") or bool(
     os.environ.get("FACILITY_REQUIRE_SERVICES")
 )

@@ -40,9 +40,12 @@ readings = sa.Table(
     sa.Column("value", sa.Float, nullable=False),
     sa.Column("unit", sa.String(20), nullable=False),
     sa.Column("quality", sa.String(16), nullable=False, server_default="good"),
-    sa.Index("ix_readings_device_metric_ts", "device", "metric", "ts"),
+    # one point per (device, metric, ts), as InfluxDB has one per series + time: a message the
+    # broker redelivers after a crash is written again and must not count twice
+    sa.Index("ux_readings_device_metric_ts", "device", "metric", "ts", unique=True),
     sa.Index("ix_readings_ts", "ts"),
 )
+_UNIQUE_POINT = next(i for i in readings.indexes if i.name == "ux_readings_device_metric_ts")
 
 device_latest = sa.Table(
     "device_latest",
@@ -109,6 +112,35 @@ def upsert(
     return result
 
 
+def _insert_ignoring_duplicates(engine: Engine) -> sa.Executable:
+    """``INSERT ... ON CONFLICT (device, metric, ts) DO NOTHING`` for SQLite and PostgreSQL."""
+    keys = ["device", "metric", "ts"]
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        pg_stmt: sa.Executable = pg_insert(readings).on_conflict_do_nothing(index_elements=keys)
+        return pg_stmt
+    if engine.dialect.name == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        lite_stmt: sa.Executable = sqlite_insert(readings).on_conflict_do_nothing(
+            index_elements=keys
+        )
+        return lite_stmt
+    raise ValueError(
+        f"the SQL reading store supports SQLite and PostgreSQL, not {engine.dialect.name}"
+    )
+
+
+_SQL_AGGREGATES: dict[str, Any] = {
+    "mean": sa.func.avg,
+    "min": sa.func.min,
+    "max": sa.func.max,
+    "sum": sa.func.sum,
+    "count": sa.func.count,
+}
+
+
 def _epoch(ts: datetime) -> float:
     return ts.timestamp()
 
@@ -142,10 +174,24 @@ class SqlReadingStore:
         self.engine = engine
         try:
             metadata.create_all(engine)
+            self._ensure_unique_points()
         except OperationalError as exc:
             raise _unavailable(engine, exc) from exc
+        self._insert = _insert_ignoring_duplicates(engine)
+
+    def _ensure_unique_points(self) -> None:
+        """Add the one-point-per-key index to a table created before it existed."""
+        try:
+            _UNIQUE_POINT.create(self.engine, checkfirst=True)
+        except sa.exc.IntegrityError as exc:
+            log.warning(
+                "readings table holds duplicate points, so redelivered messages may be stored "
+                "twice; remove duplicates and restart (%s)",
+                exc.orig,
+            )
 
     def write(self, batch: Sequence[Reading]) -> None:
+        """Insert a batch; a point already stored (same device, metric, ts) is skipped."""
         if not batch:
             return
         rows = [
@@ -161,7 +207,7 @@ class SqlReadingStore:
         ]
         try:
             with self.engine.begin() as conn:
-                conn.execute(readings.insert(), rows)
+                conn.execute(self._insert, rows)
         except SQLAlchemyError as exc:
             raise _unavailable(self.engine, exc) from exc
 
@@ -235,6 +281,94 @@ class SqlReadingStore:
     def count(self) -> int:
         with self.engine.connect() as conn:
             return int(conn.execute(sa.select(sa.func.count()).select_from(readings)).scalar_one())
+
+    def history(
+        self,
+        *,
+        metric: str,
+        start: datetime,
+        end: datetime,
+        device: str | None = None,
+        asset: str | None = None,
+        window_s: int | None = None,
+        aggregate: str = "mean",
+    ) -> list[tuple[datetime, float]]:
+        """Same answers as ``InfluxReadingStore.history`` for a device (windows aligned to the
+        epoch, empty windows left out); ``aggregate`` is one of mean, min, max, sum, count.
+
+        The readings table has no asset column (assets live in maintenance), so ``asset`` is
+        refused here: resolve the asset's devices first.
+        """
+        if asset is not None or device is None:
+            raise ValueError("the SQL store gives history per device; pass device=")
+        conditions = self._filters(device, metric, start, end)
+        if window_s is None:
+            select: Any = (
+                sa.select(readings.c.ts, readings.c.value)
+                .where(*conditions)
+                .order_by(readings.c.ts, readings.c.id)
+            )
+        else:
+            function = _SQL_AGGREGATES.get(aggregate)
+            if function is None:
+                raise ValueError(
+                    f"aggregate {aggregate!r} is not one of {sorted(_SQL_AGGREGATES)} in SQL"
+                )
+            if window_s < 1:
+                raise ValueError("window_s must be at least 1 second")
+            scaled = readings.c.ts / int(window_s)
+            if self.engine.dialect.name == "sqlite":  # CAST truncates; ts > 0, so it is floor
+                bucket: Any = sa.cast(scaled, sa.BigInteger)
+            else:
+                bucket = sa.func.floor(scaled)
+            select = (
+                sa.select((bucket * int(window_s)).label("ts"), function(readings.c.value))
+                .where(*conditions)
+                .group_by(bucket)
+                .order_by(bucket)
+            )
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(select).all()
+        except SQLAlchemyError as exc:
+            raise _unavailable(self.engine, exc) from exc
+        return [(_from_epoch(float(row[0])), float(row[1])) for row in rows]
+
+    def latest(self, *, device: str | None = None) -> list[tuple[str, str, float, str, datetime]]:
+        """The newest (device, metric, value, unit, ts) of every series, optionally one device."""
+        newest = (
+            sa.select(readings.c.device, readings.c.metric, sa.func.max(readings.c.ts).label("ts"))
+            .where(*self._filters(device, None, None, None))
+            .group_by(readings.c.device, readings.c.metric)
+            .subquery()
+        )
+        select = (
+            sa.select(
+                readings.c.device,
+                readings.c.metric,
+                readings.c.value,
+                readings.c.unit,
+                readings.c.ts,
+            )
+            .join(
+                newest,
+                sa.and_(
+                    readings.c.device == newest.c.device,
+                    readings.c.metric == newest.c.metric,
+                    readings.c.ts == newest.c.ts,
+                ),
+            )
+            .order_by(readings.c.device, readings.c.metric)
+        )
+        try:
+            with self.engine.connect() as conn:
+                rows = conn.execute(select).all()
+        except SQLAlchemyError as exc:
+            raise _unavailable(self.engine, exc) from exc
+        return [
+            (str(row.device), str(row.metric), float(row.value), str(row.unit), _from_epoch(row.ts))
+            for row in rows
+        ]
 
     def close(self) -> None:
         self.engine.dispose()

@@ -1,41 +1,98 @@
-"""The FastAPI application: API under ``/api/v1``, health, Prometheus metrics, the console."""
+"""The FastAPI application: API under ``/api/v1``, health, Prometheus metrics.
+
+The console (package ``console``) is mounted on it by the composition root, ``facility.app``.
+"""
 
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
-from fastapi import APIRouter, FastAPI, Request
-from fastapi.responses import FileResponse, JSONResponse, PlainTextResponse, Response
+from fastapi import APIRouter, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from facility.errors import ServiceUnavailable
 from maintenance.api.deps import ApiContext
-from maintenance.api.routes import assets, auth, readings, work_orders
+from maintenance.api.routes import (
+    api_keys,
+    assets,
+    auth,
+    checklists,
+    kpis,
+    readings,
+    work_orders,
+)
+from maintenance.services.attachments import MAX_ATTACHMENT_BYTES
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 
 log = logging.getLogger(__name__)
 
 MAX_BODY_BYTES = 1024 * 1024
-_CONSOLE = Path(__file__).resolve().parent.parent / "console" / "index.html"
+UPLOAD_LIMIT_BYTES = MAX_ATTACHMENT_BYTES + 64 * 1024  # the photo plus its multipart envelope
 
 
-class BodyLimit(BaseHTTPMiddleware):
-    """Refuse bodies over the limit with 413 before anything reads them."""
+class _TooLarge(HTTPException):
+    """Raised from ``receive``; an HTTPException so FastAPI's body parser passes it on as 413."""
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        length = request.headers.get("content-length")
-        if length is not None:
-            if not length.isdigit():
-                return PlainTextResponse("Content-Length is not a number", status_code=400)
-            if int(length) > MAX_BODY_BYTES:
-                return JSONResponse(
-                    {"detail": f"request body over {MAX_BODY_BYTES} bytes"}, status_code=413
-                )
-        return await call_next(request)
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"request body over {limit} bytes")
+
+
+class BodyLimit:
+    """Refuse bodies over the limit with 413, whether or not they declare their length.
+
+    A pure ASGI middleware rather than ``BaseHTTPMiddleware`` because it must also count the
+    bytes of a chunked upload as they arrive: ``Content-Length`` is only a claim. Photo uploads
+    (paths ending in ``/attachments``) get the attachment limit, everything else 1 MiB.
+    """
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope.get("path", "")
+        limit = UPLOAD_LIMIT_BYTES if path.endswith("/attachments") else MAX_BODY_BYTES
+        declared = dict(scope.get("headers", [])).get(b"content-length")
+        if declared is not None:
+            if not declared.isdigit():
+                await PlainTextResponse("Content-Length is not a number", 400)(scope, receive, send)
+                return
+            if int(declared) > limit:
+                await _too_large(limit)(scope, receive, send)
+                return
+        received = 0
+        started = False
+
+        async def counting_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise _TooLarge(limit)
+            return message
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting_receive, tracking_send)
+        except _TooLarge:
+            if not started:
+                await _too_large(limit)(scope, receive, send)
+
+
+def _too_large(limit: int) -> JSONResponse:
+    return JSONResponse({"detail": f"request body over {limit} bytes"}, status_code=413)
 
 
 def create_app(context: ApiContext) -> FastAPI:
@@ -53,6 +110,9 @@ def create_app(context: ApiContext) -> FastAPI:
     api.include_router(work_orders.router)
     api.include_router(assets.router)
     api.include_router(readings.router)
+    api.include_router(kpis.router)
+    api.include_router(checklists.router)
+    api.include_router(api_keys.router)
     app.include_router(api)
 
     @app.exception_handler(ServiceUnavailable)
@@ -72,9 +132,5 @@ def create_app(context: ApiContext) -> FastAPI:
     @app.get("/metrics", tags=["ops"], include_in_schema=False)
     def metrics() -> Response:
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-    @app.get("/", include_in_schema=False)
-    def console() -> FileResponse:
-        return FileResponse(_CONSOLE, media_type="text/html")
 
     return app

@@ -2,21 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Protocol
 
 from fastapi import Depends, HTTPException, Request, status
-from fastapi.security import OAuth2PasswordBearer
+from fastapi.security import APIKeyHeader, OAuth2PasswordBearer
 from sqlalchemy.orm import Session, sessionmaker
 
 from facility.types import DeviceState, ReadingStore
 from maintenance.models import Role
+from maintenance.services.api_keys import authenticate_key
+from maintenance.services.sla import DEFAULT_POLICY, SlaPolicy
 from maintenance.services.users import AuthError, read_token
+from maintenance.services.work_orders import Actor
 
 __all__ = [
     "ApiContext",
+    "Caller",
+    "ContextDep",
     "CurrentUser",
     "SessionDep",
     "parse_time",
@@ -37,9 +43,17 @@ class ApiContext:
     states: DeviceStates
     secret: str
     token_ttl_s: int = 8 * 3600
+    #: Where photo attachments are kept; None turns uploads off (503 with the reason).
+    attachments_dir: Path | None = None
+    policy: SlaPolicy = DEFAULT_POLICY
+    #: Auto-dispatch new orders (rules, requests) to the least-loaded qualified technician.
+    auto_assign: bool = True
+    #: The API's notion of "now"; tests pass a controllable clock to drive the SLA clocks.
+    clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
 
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)
+api_key_header = APIKeyHeader(name="X-API-Key", auto_error=False, description="machine key")
 
 
 def get_context(request: Request) -> ApiContext:
@@ -63,8 +77,27 @@ class Caller:
     username: str
     role: Role
 
+    @property
+    def actor(self) -> Actor:
+        return Actor(self.username, self.role)
 
-def get_caller(context: ContextDep, token: Annotated[str | None, Depends(oauth2)]) -> Caller:
+
+def get_caller(
+    context: ContextDep,
+    token: Annotated[str | None, Depends(oauth2)],
+    api_key: Annotated[str | None, Depends(api_key_header)],
+) -> Caller:
+    """The user behind a bearer token, or the machine behind an ``X-API-Key``; else 401."""
+    if not token and api_key:
+        with context.sessions() as session:
+            found = authenticate_key(session, key=api_key)
+        if found is None:
+            raise HTTPException(
+                status.HTTP_401_UNAUTHORIZED,
+                "the API key is unknown or revoked; ask an admin for a new one",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
+        return Caller(*found)
     if not token:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -18,6 +19,7 @@ __all__ = ["AuthError", "authenticate", "create_user", "issue_token", "read_toke
 
 _HASHER = PasswordHash.recommended()
 _USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+_EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9.-]{1,189}\.[A-Za-z]{2,}$")
 MIN_PASSWORD = 8
 MAX_PASSWORD = 256
 ALGORITHM = "HS256"
@@ -27,12 +29,36 @@ class AuthError(FacilityError):
     """Bad credentials or token; the API answers 401."""
 
 
-def create_user(session: Session, *, username: str, password: str, role: Role) -> User:
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    role: Role,
+    team: str | None = None,
+    skills: Sequence[str] = (),
+    email: str | None = None,
+) -> User:
+    """Add a user; ``team`` and ``skills`` (asset types) feed auto-dispatch, ``email`` alerts."""
     if not _USERNAME_RE.match(username):
         raise FacilityError(f"user name {username[:70]!r} must be 1-64 of A-Z a-z 0-9 _ . @ -")
     if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
         raise FacilityError(f"password must be {MIN_PASSWORD}-{MAX_PASSWORD} characters")
-    user = User(username=username, password_hash=_HASHER.hash(password), role=role)
+    if team is not None and not _USERNAME_RE.match(team):
+        raise FacilityError(f"team {team[:70]!r} must be 1-64 of A-Z a-z 0-9 _ . @ -")
+    if email is not None and not _EMAIL_RE.match(email):
+        raise FacilityError(f"email {email[:80]!r} is not an address like name@example.org")
+    bad = [s for s in skills if not _USERNAME_RE.match(s)]
+    if bad:
+        raise FacilityError(f"skill {bad[0][:70]!r} must be an asset type like ahu or chiller")
+    user = User(
+        username=username,
+        password_hash=_HASHER.hash(password),
+        role=role,
+        team=team,
+        skills=sorted(set(skills)),
+        email=email,
+    )
     try:
         with session.begin_nested():
             session.add(user)

@@ -75,3 +75,44 @@ def test_durations_read_as_people_write_them(text: object, seconds: float) -> No
 def test_bad_durations_are_refused(text: object) -> None:
     with pytest.raises(ValueError):
         parse_duration(text)
+
+
+def test_maintenance_window_errors_name_the_window_field_and_line() -> None:
+    text = """rules: []
+maintenance:
+  - name: chiller-swap
+    scope: {building: B2}
+    start: 2026-03-01T08:00:00Z
+    end: 2026-03-01T06:00:00Z
+  - name: weekly
+    timezone: Mars/Olympus
+    weekly: [{days: [mon]}]
+"""
+    _, errors = check_rules(text)
+    found = {(e.rule, e.field, e.line) for e in errors}
+    assert ("maintenance window chiller-swap", "-", 3) in {
+        (e.rule, "-", e.line) for e in errors if "after start" in str(e)
+    }
+    assert ("maintenance window weekly", "timezone", 8) in found
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "rules: " + "[" * 5000,
+        "rules: " + "{a: " * 3000,
+        "a: &a [*a, *a]",
+        "rules: [{name: a, kind: threshold, select: {metric: t}, above: .nan}]",
+        "rules: [{name: a, kind: threshold, select: {metric: t}, above: 1, for: 99999999d}]",
+        "rules: [{name: a, kind: composite, conditions: "
+        + "["
+        + ", ".join(["{metric: t, above: 1}"] * 50)
+        + "]}]",
+        "rules: [{name: a, kind: offline, message: '" + "x" * 600 + "'}]",
+    ],
+    ids=["deep-list", "deep-map", "alias-loop", "nan", "huge-duration", "many-conditions", "long"],
+)
+def test_hostile_rule_files_are_refused_with_an_error_not_a_crash(text: str) -> None:
+    parsed, errors = check_rules(text)
+    assert parsed is None
+    assert errors and all(str(e) for e in errors)

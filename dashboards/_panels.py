@@ -1,0 +1,138 @@
+"""Small helpers shared by the dashboard modules: colours, thresholds, variables, SQL snippets.
+
+Colours are Grafana's named palette colours so they follow the light and dark themes. SQL fragments
+shared by several panels live here so the KPI definitions cannot drift between panels.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from grafana_foundation_sdk.builders import dashboard as gd
+from grafana_foundation_sdk.models import dashboard as gm
+
+from dashboards._datasources import INFLUX, POSTGRES
+
+if TYPE_CHECKING:
+    from rules.model import RuleFile
+
+__all__ = [
+    "BAD",
+    "GOOD",
+    "INFO",
+    "OPEN_STATES_SQL",
+    "ORIGIN_SQL",
+    "WARN",
+    "BuildOptions",
+    "asset_link",
+    "by_threshold",
+    "facility_links",
+    "fixed_colour",
+    "influx",
+    "influx_tag_variable",
+    "palette",
+    "postgres",
+    "sql_variable",
+    "steps",
+]
+
+GOOD, WARN, BAD, INFO = "green", "orange", "red", "blue"
+
+#: Statuses in which an order is still somebody's job: the backlog. The same set as
+#: ``maintenance.services.kpis`` counts, so Grafana and ``GET /api/v1/kpis`` agree.
+OPEN_STATES_SQL = "('new', 'assigned', 'in_progress', 'on_hold', 'reopened')"
+
+#: When an order's clock started: the fault's first detection for rule orders, else creation
+#: (the KPI service's ``origin``).
+ORIGIN_SQL = "COALESCE(wo.detected_at, wo.created_at)"
+
+
+@dataclass(frozen=True, slots=True)
+class BuildOptions:
+    """What a build depends on besides the code: the version stamp and the rules to draw."""
+
+    version: int = 1
+    rules: RuleFile | None = None
+
+
+def facility_links() -> gd.DashboardLink:
+    """A drop-down to the other Facility dashboards (all tagged ``facility``), keeping time."""
+    return (
+        gd.DashboardLink("Facility")
+        .type(gm.DashboardLinkType.DASHBOARDS)
+        .tags(["facility"])
+        .as_dropdown(True)
+        .keep_time(True)
+        .include_vars(False)
+        .target_blank(False)
+        .icon("external link")
+        .tooltip("")
+        .url("")
+    )
+
+
+def asset_link(site_variable: str = "site") -> gm.DynamicConfigValue:
+    """A field data link from an asset code to the Asset detail dashboard for that asset."""
+    query = f"${{{site_variable}:queryparam}}&var-asset=${{__value.raw}}"
+    url = f"/d/facility-asset/asset-detail?{query}"
+    return gm.DynamicConfigValue("links", [{"title": "Asset detail", "url": url}])
+
+
+def influx() -> gm.DataSourceRef:
+    return INFLUX.sdk_ref()
+
+
+def postgres() -> gm.DataSourceRef:
+    return POSTGRES.sdk_ref()
+
+
+def steps(base: str, *pairs: tuple[float, str]) -> gd.ThresholdsConfig:
+    """Absolute thresholds: ``base`` below the first value, then each (value, colour)."""
+    return (
+        gd.ThresholdsConfig()
+        .mode(gm.ThresholdsMode.ABSOLUTE)
+        .steps([gm.Threshold(value=None, color=base)] + [gm.Threshold(v, c) for v, c in pairs])
+    )
+
+
+def fixed_colour(colour: str) -> gd.FieldColor:
+    return gd.FieldColor().mode(gm.FieldColorModeId.FIXED).fixed_color(colour)
+
+
+def palette() -> gd.FieldColor:
+    return gd.FieldColor().mode(gm.FieldColorModeId.PALETTE_CLASSIC)
+
+
+def by_threshold() -> gd.FieldColor:
+    return gd.FieldColor().mode(gm.FieldColorModeId.THRESHOLDS)
+
+
+def influx_tag_variable(
+    name: str, label: str, query: str, *, multi: bool = True
+) -> gd.QueryVariable:
+    """A variable listing tag values from InfluxDB (``SHOW TAG VALUES ...``)."""
+    return (
+        gd.QueryVariable(name)
+        .label(label)
+        .datasource(INFLUX.sdk_ref())
+        .query(query)
+        .refresh(gm.VariableRefresh.ON_DASHBOARD_LOAD)
+        .sort(gm.VariableSort.ALPHABETICAL_ASC)
+        .multi(multi)
+        .include_all(multi)
+    )
+
+
+def sql_variable(name: str, label: str, query: str) -> gd.QueryVariable:
+    """A single-value variable listing rows from PostgreSQL."""
+    return (
+        gd.QueryVariable(name)
+        .label(label)
+        .datasource(POSTGRES.sdk_ref())
+        .query(query)
+        .refresh(gm.VariableRefresh.ON_DASHBOARD_LOAD)
+        .sort(gm.VariableSort.ALPHABETICAL_ASC)
+        .multi(False)
+        .include_all(False)
+    )

@@ -1,0 +1,66 @@
+"""The maintenance worker: a thread that checks SLA clocks and delivers notifications.
+
+One loop for both because both are "every few seconds, look at the database and act"; several
+processes may run it at once (breach checks lock rows with SKIP LOCKED, deliveries are claimed
+with a lease), so a campus can run it next to each API replica.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from maintenance.services import sla
+from maintenance.services.notifications import NotificationWorker, NotifyConfig
+from maintenance.services.work_orders import check_breaches
+
+__all__ = ["MaintenanceWorker"]
+
+log = logging.getLogger(__name__)
+
+
+class MaintenanceWorker:
+    """Runs :meth:`run_once` every ``interval_s`` until :meth:`stop`."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        *,
+        policy: sla.SlaPolicy = sla.DEFAULT_POLICY,
+        notify: NotifyConfig | None = None,
+        interval_s: float = 5.0,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        self.sessions = sessions
+        self.policy = policy
+        self.clock = clock
+        self.interval_s = interval_s
+        self.notifications = NotificationWorker(sessions, notify or NotifyConfig(), clock)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="maintenance-worker", daemon=True)
+
+    def run_once(self) -> None:
+        with self.sessions() as session:
+            for order_id, what in check_breaches(session, now=self.clock(), policy=self.policy):
+                log.info("work order %d: %s", order_id, what)
+        self.notifications.run_once()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval_s):
+            try:
+                self.run_once()
+            except Exception:
+                log.exception("maintenance worker pass failed; retrying next interval")
+
+    def start(self) -> MaintenanceWorker:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=10)

@@ -1,0 +1,686 @@
+"""One evaluator per rule kind: a reading (or a tick, or a presence) in, a condition change out.
+
+An evaluator knows only its rule's condition; it says "the condition started" or "stopped"
+(:class:`Transition`) for one key (a device, or an asset for asset-wide kinds). De-duplication,
+flapping, maintenance windows and the Alert itself are the life cycle's job
+(:mod:`rules.lifecycle`).
+
+Time is epoch seconds taken from the events, never the wall clock. Each evaluator's state is a
+plain dataclass of JSON-friendly values, so :mod:`rules.state` can persist it as it is.
+Readings older than (or as old as) the last one a key has seen are ignored: the rule has already
+moved past that instant, and a duplicate must not count twice.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Generic, TypeVar
+
+from facility.types import Reading
+from rules.model import (
+    BaselineRule,
+    CompositeRule,
+    FaultRule,
+    FlatlineRule,
+    OfflineRule,
+    RateRule,
+    Rule,
+    StaleRule,
+    ThresholdRule,
+    fingerprint,
+    matcher,
+)
+from rules.schedule import zone
+
+__all__ = ["Evaluator", "Transition", "human", "make_evaluator"]
+
+MAD_TO_SIGMA = 1.4826  # scales the median absolute deviation to a normal standard deviation
+MAX_RATE_SAMPLES = 4096
+
+
+def human(seconds: float) -> str:
+    """``600`` → ``10m``: durations in messages read as the rule file writes them."""
+    whole = int(seconds)
+    if whole and whole % 86400 == 0:
+        return f"{whole // 86400}d"
+    if whole and whole % 3600 == 0:
+        return f"{whole // 3600}h"
+    if whole >= 3600:
+        return f"{whole // 3600}h{whole % 3600 // 60}m"
+    if whole and whole % 60 == 0:
+        return f"{whole // 60}m"
+    if whole >= 60:
+        return f"{whole // 60}m{whole % 60}s"
+    return f"{whole}s"
+
+
+@dataclass(slots=True)
+class Transition:
+    """The condition of ``rule`` started (``firing``) or stopped on ``device``/``asset``."""
+
+    rule: Rule
+    device: str
+    asset: str
+    firing: bool
+    ts: float
+    value: float | None
+    unit: str
+    default: str
+    fields: dict[str, Any] = field(default_factory=dict)
+    key: str = ""  # the evaluator's state key: the device, or the asset for asset-wide kinds
+
+    @property
+    def when(self) -> datetime:
+        return datetime.fromtimestamp(self.ts, UTC)
+
+
+@dataclass(slots=True)
+class _Debounce:
+    """Shared ``for`` / ``clear_for`` logic on event time."""
+
+    pending_since: float | None = None
+    clear_since: float | None = None
+    firing: bool = False
+    last_ts: float | None = None
+
+    def step(
+        self, breached: bool, cleared: bool, ts: float, for_s: float, clear_for_s: float
+    ) -> bool | None:
+        """True = fire now, False = resolve now, None = no change."""
+        if not self.firing:
+            self.clear_since = None
+            if not breached:
+                self.pending_since = None
+                return None
+            if self.pending_since is None:
+                self.pending_since = ts
+            if ts - self.pending_since < for_s:
+                return None
+            self.firing = True
+            return True
+        if not cleared:
+            self.clear_since = None
+            return None
+        if self.clear_since is None:
+            self.clear_since = ts
+        if ts - self.clear_since < clear_for_s:
+            return None
+        self.firing, self.pending_since, self.clear_since = False, None, None
+        return False
+
+    def signature(self) -> tuple[float | None, float | None, bool]:
+        """What a restart must keep: the open windows and whether the alert is firing."""
+        return self.pending_since, self.clear_since, self.firing
+
+    def off_schedule(self) -> bool:
+        """Outside the rule's schedule: forget pending time; True if a firing must resolve."""
+        was_firing = self.firing
+        self.firing, self.pending_since, self.clear_since = False, None, None
+        return was_firing
+
+
+S = TypeVar("S")
+R = TypeVar("R", bound=Rule)
+
+
+class Evaluator(Generic[R, S]):
+    """Base: holds the rule, its per-key state and which keys changed since the last flush."""
+
+    state_type: ClassVar[type[Any]]
+    asset_keyed: ClassVar[bool] = False  # state per asset (composite, baseline) vs per device
+
+    def __init__(self, rule: R) -> None:
+        self.rule = rule
+        self.fingerprint = fingerprint(rule)
+        self.states: dict[str, S] = {}
+        # keys whose state changed in a way a restart must not lose (a window opened, an alert
+        # fired) are written at the next flush; keys only touched (last timestamp, running
+        # aggregates) are written at most every few seconds, so persistence stays cheap
+        self.dirty: set[str] = set()
+        self.touched: set[str] = set()
+        # compiled once: the per-reading path must not re-inspect the selector
+        self.match_device = matcher(rule.select.device)
+        self.match_asset = matcher(rule.select.asset)
+        self.needs_attributes = rule.select.needs_attributes
+
+    def state(self, key: str) -> S:
+        found = self.states.get(key)
+        if found is None:
+            found = self.states[key] = self.state_type()
+        self.touched.add(key)
+        return found
+
+    def dump(self, key: str) -> dict[str, Any] | None:
+        found = self.states.get(key)
+        return None if found is None else asdict(found)  # type: ignore[call-overload]
+
+    def load(self, key: str, data: dict[str, Any]) -> None:
+        self.states[key] = self.state_type(**data)
+
+    def active(self, ts: float) -> bool:
+        schedule = self.rule.schedule
+        return schedule is None or schedule.active(datetime.fromtimestamp(ts, UTC))
+
+    def on_reading(self, reading: Reading, ts: float, asset: str) -> Transition | None:
+        return None
+
+    def transition(
+        self,
+        reading_device: str,
+        asset: str,
+        firing: bool,
+        ts: float,
+        value: float | None,
+        unit: str,
+        default: str,
+        **fields: Any,
+    ) -> Transition:
+        key = asset if self.asset_keyed else reading_device
+        self.dirty.add(key)
+        return Transition(
+            self.rule, reading_device, asset, firing, ts, value, unit, default, fields, key
+        )
+
+
+# -- threshold ------------------------------------------------------------------------------------
+class ThresholdEvaluator(Evaluator[ThresholdRule, _Debounce]):
+    state_type = _Debounce
+
+    def on_reading(self, reading: Reading, ts: float, asset: str) -> Transition | None:
+        rule = self.rule
+        st = self.state(reading.device)
+        if st.last_ts is not None and ts <= st.last_ts:
+            return None
+        st.last_ts = ts
+        value = reading.value
+        before = st.signature()
+        if not self.active(ts):
+            change: bool | None = False if st.off_schedule() else None
+        else:
+            change = st.step(
+                rule.breached(value),
+                rule.cleared(value),
+                ts,
+                rule.for_.total_seconds(),
+                rule.clear_for.total_seconds(),
+            )
+        if st.signature() != before:
+            self.dirty.add(reading.device)
+        if change is None:
+            return None
+        if rule.above is not None and rule.below is not None:
+            where = f"outside {rule.below:g}..{rule.above:g}"
+        elif rule.above is not None:
+            where = f"above {rule.above:g}"
+        else:
+            where = f"below {rule.threshold:g}"
+        default = (
+            f"{asset}: {rule.select.metric} {where} for {human(rule.for_.total_seconds())} "
+            f"(now {value:g} {reading.unit})"
+        )
+        return self.transition(
+            reading.device,
+            asset,
+            change,
+            ts,
+            value,
+            reading.unit,
+            default,
+            metric=rule.select.metric,
+            threshold=rule.threshold,
+            above=rule.above,
+            below=rule.below,
+            **{"for": human(rule.for_.total_seconds())},
+        )
+
+
+# -- rate of change -------------------------------------------------------------------------------
+@dataclass(slots=True)
+class _RateState(_Debounce):
+    # monotonic queue of [ts, value]: its front is the window's minimum (rise) or maximum (fall)
+    window: list[list[float]] = field(default_factory=list)
+
+
+class RateEvaluator(Evaluator[RateRule, _RateState]):
+    state_type = _RateState
+
+    def on_reading(self, reading: Reading, ts: float, asset: str) -> Transition | None:
+        rule = self.rule
+        st = self.state(reading.device)
+        if st.last_ts is not None and ts <= st.last_ts:
+            return None
+        st.last_ts = ts
+        value = reading.value
+        rising = rule.rise is not None
+        queue = st.window
+        while queue and (queue[-1][1] >= value if rising else queue[-1][1] <= value):
+            queue.pop()
+        queue.append([ts, value])
+        horizon = ts - rule.window.total_seconds()
+        drop = 0
+        while drop < len(queue) - 1 and queue[drop][0] < horizon:
+            drop += 1
+        if drop or len(queue) > MAX_RATE_SAMPLES:
+            del queue[: max(drop, len(queue) - MAX_RATE_SAMPLES)]
+        change = value - queue[0][1] if rising else queue[0][1] - value
+        before = st.signature()
+        if not self.active(ts):
+            result: bool | None = False if st.off_schedule() else None
+        else:
+            breached = change > rule.amount
+            result = st.step(
+                breached,
+                not breached,
+                ts,
+                rule.for_.total_seconds(),
+                rule.clear_for.total_seconds(),
+            )
+        if st.signature() != before:
+            self.dirty.add(reading.device)
+        if result is None:
+            return None
+        window = human(rule.window.total_seconds())
+        verb = "rose" if rising else "fell"
+        default = (
+            f"{asset}: {rule.select.metric} {verb} {change:.3g} {reading.unit} within {window} "
+            f"(limit {rule.amount:g}; now {value:g})"
+        )
+        return self.transition(
+            reading.device,
+            asset,
+            result,
+            ts,
+            value,
+            reading.unit,
+            default,
+            metric=rule.select.metric,
+            change=change,
+            threshold=rule.amount,
+            window=window,
+            **{"for": human(rule.for_.total_seconds())},
+        )
+
+
+# -- flatline / stuck sensor ----------------------------------------------------------------------
+@dataclass(slots=True)
+class _FlatState:
+    anchor: float | None = None
+    anchor_ts: float | None = None
+    last_ts: float | None = None
+    firing: bool = False
+
+
+class FlatlineEvaluator(Evaluator[FlatlineRule, _FlatState]):
+    state_type = _FlatState
+
+    def on_reading(self, reading: Reading, ts: float, asset: str) -> Transition | None:
+        rule = self.rule
+        st = self.state(reading.device)
+        if st.last_ts is not None and ts <= st.last_ts:
+            return None
+        st.last_ts = ts
+        value = reading.value
+        inside = st.anchor is not None and abs(value - st.anchor) <= rule.tolerance
+        if not inside:
+            st.anchor, st.anchor_ts = value, ts
+        assert st.anchor_ts is not None
+        flat_s = ts - st.anchor_ts
+        active = self.active(ts)
+        result: bool | None = None
+        if st.firing and (not inside or not active):
+            st.firing, result = False, False
+        elif not st.firing and active and inside and flat_s >= rule.for_.total_seconds():
+            st.firing, result = True, True
+        if result is None:
+            return None
+        default = (
+            f"{asset}: {rule.select.metric} stuck at {st.anchor:g} {reading.unit} "
+            f"for {human(flat_s)} (sensor may be frozen)"
+        )
+        return self.transition(
+            reading.device,
+            asset,
+            result,
+            ts,
+            value,
+            reading.unit,
+            default,
+            metric=rule.select.metric,
+            flat_for=human(flat_s),
+            tolerance=rule.tolerance,
+            **{"for": human(rule.for_.total_seconds())},
+        )
+
+
+# -- stale point ----------------------------------------------------------------------------------
+@dataclass(slots=True)
+class _StaleState:
+    metric_ts: float = 0.0
+    firing: bool = False
+
+
+class StaleEvaluator(Evaluator[StaleRule, _StaleState]):
+    state_type = _StaleState
+
+    def on_reading(self, reading: Reading, ts: float, asset: str) -> Transition | None:
+        st = self.state(reading.device)
+        st.metric_ts = max(st.metric_ts, ts)
+        if not st.firing:
+            return None
+        st.firing = False
+        return self.transition(
+            reading.device,
+            asset,
+            False,
+            ts,
+            reading.value,
+            reading.unit,
+            f"{asset}: {self.rule.select.metric} of {reading.device} updates again",
+            metric=self.rule.select.metric,
+        )
+
+    def due(self, now: float, last_seen: dict[str, float]) -> list[tuple[str, float]]:
+        """(device, silent seconds) of points silent past ``after`` while the device talks."""
+        after = self.rule.after.total_seconds()
+        found = []
+        for device, st in self.states.items():
+            if st.firing or now - st.metric_ts <= after:
+                continue
+            heard = last_seen.get(device)
+            if heard is not None and now - heard <= after and self.active(now):
+                found.append((device, now - st.metric_ts))
+        return found
+
+    def fire(self, device: str, asset: str, now: float, silent_s: float) -> Transition:
+        self.state(device).firing = True
+        rule = self.rule
+        default = (
+            f"{asset}: {rule.select.metric} of {device} has not updated for {human(silent_s)} "
+            "while the device still reports (stale point)"
+        )
+        return self.transition(
+            device,
+            asset,
+            True,
+            now,
+            silent_s,
+            "s",
+            default,
+            metric=rule.select.metric,
+            silent_for=human(silent_s),
+            after=human(rule.after.total_seconds()),
+        )
+
+
+# -- offline / disconnect / heartbeat -------------------------------------------------------------
+@dataclass(slots=True)
+class _DownState:
+    cause: str = ""
+
+
+class OfflineEvaluator(Evaluator[OfflineRule, _DownState]):
+    """States exist only for devices that are down (so "is it down?" is a dict lookup)."""
+
+    state_type = _DownState
+
+    def down(
+        self, device: str, asset: str, ts: float, cause: str, silent_s: float | None
+    ) -> Transition | None:
+        if device in self.states:
+            return None
+        self.state(device).cause = cause
+        rule = self.rule
+        after = human(rule.after.total_seconds())
+        if cause == "disconnect":
+            default = f"{device} disconnected (broker reported it gone: last will / offline)"
+        else:
+            default = f"{device} missed its heartbeat: nothing for {human(silent_s or 0)}"
+        return self.transition(
+            device,
+            asset,
+            True,
+            ts,
+            silent_s,
+            "s" if silent_s is not None else "",
+            default,
+            cause=cause,
+            after=after,
+            silent_for=human(silent_s) if silent_s is not None else "",
+        )
+
+    def up(self, device: str, asset: str, ts: float, value: float | None) -> Transition | None:
+        st = self.states.pop(device, None)
+        if st is None:
+            return None
+        self.dirty.add(device)
+        return self.transition(
+            device, asset, False, ts, value, "", f"{device} is back online", cause=st.cause
+        )
+
+
+# -- fault code -----------------------------------------------------------------------------------
+class FaultEvaluator(Evaluator[FaultRule, _Debounce]):
+    state_type = _Debounce
+
+    def on_reading(self, reading: Reading, ts: float, asset: str) -> Transition | None:
+        rule = self.rule
+        st = self.state(reading.device)
+        if st.last_ts is not None and ts <= st.last_ts:
+            return None
+        st.last_ts = ts
+        code = reading.value
+        before = st.signature()
+        if not self.active(ts):
+            change: bool | None = False if st.off_schedule() else None
+        else:
+            breached = rule.breached(code)
+            change = st.step(
+                breached,
+                not breached,
+                ts,
+                rule.for_.total_seconds(),
+                rule.clear_for.total_seconds(),
+            )
+        if st.signature() != before:
+            self.dirty.add(reading.device)
+        if change is None:
+            return None
+        default = f"{asset}: {reading.device} reports fault code {code:g}"
+        return self.transition(
+            reading.device,
+            asset,
+            change,
+            ts,
+            code,
+            reading.unit,
+            default,
+            metric=rule.metrics()[0],
+            code=code,
+        )
+
+
+# -- composite ------------------------------------------------------------------------------------
+@dataclass(slots=True)
+class _CompositeState(_Debounce):
+    values: dict[str, list[float]] = field(default_factory=dict)  # metric -> [value, ts]
+
+
+class CompositeEvaluator(Evaluator[CompositeRule, _CompositeState]):
+    state_type = _CompositeState
+    asset_keyed = True
+
+    def on_reading(self, reading: Reading, ts: float, asset: str) -> Transition | None:
+        rule = self.rule
+        st = self.state(asset)
+        seen = st.values.get(reading.metric)
+        if seen is not None and ts <= seen[1]:
+            return None
+        st.values[reading.metric] = [reading.value, ts]
+        if st.last_ts is not None and ts < st.last_ts:
+            return None  # a late value updates the picture but cannot move the timers back
+        st.last_ts = ts
+        results = []
+        for condition in rule.conditions:
+            entry = st.values.get(condition.metric)
+            results.append(
+                entry is not None
+                and ts - entry[1] <= condition.max_age.total_seconds()
+                and condition.holds(entry[0])
+            )
+        holds = all(results) if rule.mode == "all" else any(results)
+        before = st.signature()
+        if not self.active(ts):
+            change: bool | None = False if st.off_schedule() else None
+        else:
+            change = st.step(
+                holds, not holds, ts, rule.for_.total_seconds(), rule.clear_for.total_seconds()
+            )
+        if st.signature() != before:
+            self.dirty.add(asset)
+        if change is None:
+            return None
+        now_values = {metric: entry[0] for metric, entry in sorted(st.values.items())}
+        shown = ", ".join(f"{metric}={value:g}" for metric, value in now_values.items())
+        joiner = " and " if rule.mode == "all" else " or "
+        wanted = joiner.join(_describe(c) for c in rule.conditions)
+        default = f"{asset}: {wanted} for {human(rule.for_.total_seconds())} (now {shown})"
+        return self.transition(
+            reading.device,
+            asset,
+            change,
+            ts,
+            reading.value,
+            reading.unit,
+            default,
+            **{"for": human(rule.for_.total_seconds())},
+            **now_values,
+        )
+
+
+def _describe(condition: Any) -> str:
+    if condition.equals is not None:
+        return f"{condition.metric} = {condition.equals:g}"
+    parts = []
+    if condition.above is not None:
+        parts.append(f"{condition.metric} > {condition.above:g}")
+    if condition.below is not None:
+        parts.append(f"{condition.metric} < {condition.below:g}")
+    return " and ".join(parts)
+
+
+# -- energy baseline ------------------------------------------------------------------------------
+@dataclass(slots=True)
+class _BaselineState:
+    first_ts: float | None = None
+    bucket: float | None = None  # start of the current hour, epoch seconds
+    last_ts: float | None = None
+    total: float = 0.0  # sum of values (mean) or of counter increases (increase) this hour
+    count: int = 0
+    last_value: float = 0.0
+    firing: bool = False
+    slots: dict[str, list[float]] = field(default_factory=dict)  # hour of week -> past hours
+
+
+class BaselineEvaluator(Evaluator[BaselineRule, _BaselineState]):
+    state_type = _BaselineState
+    asset_keyed = True
+
+    def on_reading(self, reading: Reading, ts: float, asset: str) -> Transition | None:
+        st = self.state(asset)
+        value = reading.value
+        increase = self.rule.aggregate == "increase"
+        hour = ts - ts % 3600
+        if st.bucket is None or st.first_ts is None:
+            st.first_ts, st.bucket, st.last_ts = ts, hour, ts
+            st.total, st.count, st.last_value = (0.0 if increase else value), 1, value
+            return None
+        if st.last_ts is not None and ts <= st.last_ts:
+            return None
+        st.last_ts = ts
+        # a counter that went down was reset to zero and counted up to ``value`` since
+        delta = value - st.last_value if value >= st.last_value else value
+        st.last_value = value
+        if hour == st.bucket:
+            st.total += delta if increase else value
+            st.count += 1
+            return None
+        closed = st.bucket
+        self.dirty.add(asset)  # an hour closed: the baseline learned something
+        aggregate = st.total if increase else st.total / st.count
+        gap = hour - closed > 3600  # hours without readings: the delta spans them, drop it
+        st.bucket, st.count = hour, 1
+        st.total = (0.0 if gap else delta) if increase else value
+        return self._judge(st, reading, asset, ts, closed, aggregate)
+
+    def _judge(
+        self,
+        st: _BaselineState,
+        reading: Reading,
+        asset: str,
+        ts: float,
+        closed: float,
+        aggregate: float,
+    ) -> Transition | None:
+        rule = self.rule
+        local = datetime.fromtimestamp(closed, zone(rule.timezone))
+        slot = str(local.weekday() * 24 + local.hour)
+        history = st.slots.setdefault(slot, [])
+        assert st.first_ts is not None
+        learned = closed - st.first_ts >= rule.learning.total_seconds()
+        anomalous = False
+        expected = band = float("nan")
+        if learned and len(history) >= rule.min_samples:
+            expected = statistics.median(history)
+            mad = statistics.median(abs(x - expected) for x in history)
+            band = max(rule.sensitivity * MAD_TO_SIGMA * mad, rule.min_deviation)
+            if rule.direction == "above":
+                anomalous = aggregate > expected + band
+            else:
+                anomalous = aggregate < expected - band
+        if not anomalous:  # anomalies are not learned, so a fault cannot become the norm
+            history.append(aggregate)
+            del history[: max(0, len(history) - rule.history_weeks)]
+        active = self.active(closed)
+        result: bool | None = None
+        if st.firing and (not anomalous or not active):
+            st.firing, result = False, False
+        elif not st.firing and anomalous and active:
+            st.firing, result = True, True
+        if result is None:
+            return None
+        what = "average" if rule.aggregate == "mean" else "use"
+        default = (
+            f"{asset}: {rule.select.metric} {what} {aggregate:.3g} {reading.unit} in the hour "
+            f"from {local:%a %H:%M} vs usual {expected:.3g} (band {band:.3g})"
+        )
+        return self.transition(
+            reading.device,
+            asset,
+            result,
+            ts,
+            aggregate,
+            reading.unit,
+            default,
+            metric=rule.select.metric,
+            expected=expected,
+            band=band,
+            hour=f"{local:%a %H:%M}",
+        )
+
+
+_EVALUATORS: dict[type[Any], type[Evaluator[Any, Any]]] = {
+    ThresholdRule: ThresholdEvaluator,
+    RateRule: RateEvaluator,
+    FlatlineRule: FlatlineEvaluator,
+    StaleRule: StaleEvaluator,
+    OfflineRule: OfflineEvaluator,
+    FaultRule: FaultEvaluator,
+    CompositeRule: CompositeEvaluator,
+    BaselineRule: BaselineEvaluator,
+}
+
+
+def make_evaluator(rule: Rule) -> Evaluator[Any, Any]:
+    return _EVALUATORS[type(rule)](rule)
