@@ -21,6 +21,7 @@ from facility.types import Reading
 from gateway.broker import free_port
 from gateway.mqtt import MqttConnection
 from gateway.stores.influx import InfluxOptions, InfluxReadingStore, line_protocol
+from gateway.stores.sql import SqlReadingStore, make_engine
 from tests.fixtures_influx import InfluxServer, VictoriaMetricsServer
 
 from .conftest import publish
@@ -297,3 +298,50 @@ def test_a_non_http_influx_url_is_a_config_error_naming_the_variable() -> None:
     for url in ["influx.local:8086", "ftp://x", ""]:
         with pytest.raises(ConfigError, match="FACILITY_INFLUX_URL"):
             InfluxReadingStore(InfluxOptions(url=url))
+
+
+def test_the_sql_store_answers_history_and_latest_as_influxql_does(
+    influx_store: InfluxReadingStore, influxdb16: InfluxServer, database_url: str
+) -> None:
+    batch = _readings("ahu-1", 12) + _readings("ahu-1", 3, metric="humidity")
+    batch += _readings(HOSTILE[0], 2)
+    influxdb16.write_lines("facility", b"\n".join(line_protocol(batch)))
+    sql = SqlReadingStore(make_engine(Settings._normalise_database_url(database_url) or ""))
+    start, end = BASE, BASE + timedelta(minutes=2)
+    try:
+        sql.write(batch)
+        for aggregate in ["mean", "min", "max", "sum", "count"]:
+            for window_s in [None, 30, 60]:
+                for device in ["ahu-1", HOSTILE[0]]:
+                    expected = influx_store.history(
+                        device=device,
+                        metric="temperature",
+                        start=start,
+                        end=end,
+                        window_s=window_s,
+                        aggregate=aggregate,
+                    )
+                    assert expected, "the comparison must not be between two empty answers"
+                    assert expected == sql.history(
+                        device=device,
+                        metric="temperature",
+                        start=start,
+                        end=end,
+                        window_s=window_s,
+                        aggregate=aggregate,
+                    )
+        latest = [(v.device, v.metric, v.value, v.unit, v.ts) for v in influx_store.latest()]
+        assert latest == sql.latest() and len(latest) == 3
+        with pytest.raises(ValueError, match="per device"):
+            sql.history(asset="AHU-1", metric="temperature", start=start, end=end)
+        with pytest.raises(ValueError, match="aggregate"):
+            sql.history(
+                device="ahu-1",
+                metric="temperature",
+                start=start,
+                end=end,
+                window_s=60,
+                aggregate="median",
+            )
+    finally:
+        sql.close()
