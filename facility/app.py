@@ -252,9 +252,7 @@ class Stack:
                         location=placement.asset.path,
                     )
                 if session.get(Device, device) is None or asset is not None:
-                    link_device(
-                        session, device=device, asset=asset, kind=placement.device_class
-                    )
+                    link_device(session, device=device, asset=asset, kind=placement.device_class)
             session.commit()
         self._registered_devices |= new
 

@@ -290,9 +290,7 @@ def rules_replay(
     end: Annotated[
         str | None, typer.Option("--to", help="... up to this time (ISO 8601 or epoch s).")
     ] = None,
-    device: Annotated[
-        str | None, typer.Option(help="With --from/--to: only this device.")
-    ] = None,
+    device: Annotated[str | None, typer.Option(help="With --from/--to: only this device.")] = None,
     include_suppressed: Annotated[
         bool, typer.Option(help="Also print alerts held back by maintenance windows/flapping.")
     ] = False,
