@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import lru_cache
 from typing import Protocol
 
 __all__ = [
@@ -37,11 +38,19 @@ def utc(ts: datetime) -> datetime:
     return ts.astimezone(UTC)
 
 
+@lru_cache(maxsize=65536)
 def _check_device(device: str) -> None:
+    """Raise ValueError for an unusable device id (valid ids are cached: they repeat)."""
     if not device or len(device) > MAX_DEVICE_LEN:
         raise ValueError(f"device id must be 1-{MAX_DEVICE_LEN} characters, got {device!r}")
     if any(ch in device for ch in "#+\x00") or device != device.strip():
         raise ValueError(f"device id {device!r} contains MQTT wildcards, NUL or edge spaces")
+
+
+@lru_cache(maxsize=4096)
+def _check_metric(metric: str) -> None:
+    if not _METRIC_RE.match(metric):
+        raise ValueError(f"metric {metric!r} is not snake_case (a-z, 0-9, _)")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,8 +70,7 @@ class Reading:
 
     def __post_init__(self) -> None:
         _check_device(self.device)
-        if not _METRIC_RE.match(self.metric):
-            raise ValueError(f"metric {self.metric!r} is not snake_case (a-z, 0-9, _)")
+        _check_metric(self.metric)
         if isinstance(self.value, bool) or not isinstance(self.value, int | float):
             raise TypeError(f"reading value must be a number, got {type(self.value).__name__}")
         if not math.isfinite(self.value):

@@ -130,6 +130,7 @@ _EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 _MAX_FUTURE = timedelta(days=1)
 
 
+@lru_cache(maxsize=8192)
 def canonical_metric(name: str) -> str:
     """Map a source's field name to our metric name (``Temperature`` → ``temperature``).
 
