@@ -35,6 +35,7 @@ from maintenance.api.deps import ApiContext
 from maintenance.db import connect, upgrade
 from maintenance.models import Asset, Device, Site
 from maintenance.services.assets import ensure_asset, ensure_site, link_device
+from maintenance.services.notifications import NotifyConfig, SmtpTarget, WebhookTarget
 from maintenance.services.work_orders import alert_evidence, apply_alert
 from maintenance.services.worker import MaintenanceWorker
 from rules.engine import RuleEngine
@@ -48,6 +49,28 @@ __all__ = ["AssetDirectory", "Stack", "StackOptions", "ensure_secret_key"]
 log = logging.getLogger(__name__)
 
 DEFAULT_RULES = Path(__file__).resolve().parent.parent / "rules" / "examples" / "office.yaml"
+
+
+def notify_config(settings: Settings) -> NotifyConfig:
+    """Webhook and SMTP targets from ``FACILITY_WEBHOOK_*`` / ``FACILITY_SMTP_*``."""
+    webhooks: tuple[WebhookTarget, ...] = ()
+    if settings.webhook_url:
+        secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
+        try:
+            webhooks = (WebhookTarget(url=settings.webhook_url, secret=secret),)
+        except ValueError as exc:
+            raise ConfigError(f"FACILITY_WEBHOOK_URL/FACILITY_WEBHOOK_SECRET: {exc}") from exc
+    smtp = None
+    if settings.smtp_host:
+        smtp = SmtpTarget(
+            host=settings.smtp_host,
+            port=settings.smtp_port,
+            sender=settings.smtp_sender,
+            starttls=settings.smtp_starttls,
+            username=settings.smtp_username,
+            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
+        )
+    return NotifyConfig(webhooks=webhooks, smtp=smtp)
 
 
 def ensure_secret_key(settings: Settings) -> str:
@@ -180,7 +203,8 @@ class Stack:
         self.server: uvicorn.Server | None = None
         self._server_thread: threading.Thread | None = None
         self.secret = ensure_secret_key(settings)
-        self.maintenance = MaintenanceWorker(self.sessions)  # SLA checks and notifications
+        # SLA checks and notifications
+        self.maintenance = MaintenanceWorker(self.sessions, notify=notify_config(settings))
 
     # -- wiring -----------------------------------------------------------------------------
     def _influx_store(self, settings: Settings) -> InfluxReadingStore:

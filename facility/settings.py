@@ -87,6 +87,19 @@ class Settings(BaseSettings):
     spool_max_readings: int = Field(default=1_000_000, description="disk spool bound")
     heartbeat_timeout_s: float = Field(default=300.0, gt=0, description="default offline timeout")
 
+    webhook_url: str | None = Field(
+        default=None, description="POST signed JSON work-order events here"
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None, description="HMAC key of the webhook (16+ characters)"
+    )
+    smtp_host: str | None = Field(default=None, description="SMTP relay for e-mail notifications")
+    smtp_port: int = 25
+    smtp_sender: str = "facility@localhost"
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+
     @classmethod
     def settings_customise_sources(
         cls,
