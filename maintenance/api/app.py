@@ -15,12 +15,15 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from facility.errors import ServiceUnavailable
 from maintenance.api.deps import ApiContext
+from maintenance.api.nul_guard import NulGuard
 from maintenance.api.routes import (
     api_keys,
     assets,
     auth,
     checklists,
+    inventory,
     kpis,
+    pm,
     readings,
     work_orders,
 )
@@ -103,7 +106,8 @@ def create_app(context: ApiContext) -> FastAPI:
         description="Facility monitoring and maintenance: devices, readings, work orders.",
     )
     app.state.context = context
-    app.add_middleware(BodyLimit)
+    app.add_middleware(NulGuard)
+    app.add_middleware(BodyLimit)  # added last = runs first: size is checked before buffering
 
     api = APIRouter(prefix="/api/v1")
     api.include_router(auth.router)
@@ -113,6 +117,8 @@ def create_app(context: ApiContext) -> FastAPI:
     api.include_router(kpis.router)
     api.include_router(checklists.router)
     api.include_router(api_keys.router)
+    api.include_router(pm.router)
+    api.include_router(inventory.router)
     app.include_router(api)
 
     @app.exception_handler(ServiceUnavailable)

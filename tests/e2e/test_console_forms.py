@@ -322,7 +322,7 @@ def test_an_action_the_state_does_not_allow_names_the_reason(
 def test_an_unknown_action_is_a_clear_400(console_server: ConsoleServer, action: str) -> None:
     order_id = _new_order(console_server)
     status, _ = _act("manager", console_server, order_id, action=action)
-    assert status == 400
+    assert status == (422 if "\x00" in action else 400)  # NUL is refused before any route
 
 
 @pytest.mark.parametrize(

@@ -70,7 +70,7 @@ def test_demo_yields_a_work_order_within_a_minute_and_stops_cleanly_on_sigint(
         assert {d["id"] for d in devices} >= {"ahu-1", "room-101", "meter-main"}
     finally:
         process.send_signal(signal.SIGINT)
-        _, stderr = process.communicate(timeout=30)
+        _, stderr = process.communicate(timeout=90)
     assert process.returncode == 0, stderr
     assert "Traceback" not in stderr
     assert f"127.0.0.1:{port}" in stderr
@@ -106,7 +106,7 @@ def test_demo_moves_to_the_next_free_port_when_the_default_is_busy(tmp_path: Pat
             wait_until(moved, timeout_s=30, interval_s=0.5, what="demo API on another port")
         finally:
             process.send_signal(signal.SIGINT)
-            _, stderr = process.communicate(timeout=30)
+            _, stderr = process.communicate(timeout=90)
     assert f"port {port} is busy" in stderr
     assert process.returncode == 0
 
