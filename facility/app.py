@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 import uvicorn
@@ -28,7 +29,6 @@ from facility.types import Alert, AlertState, Presence, Reading
 from gateway.ingest import Gateway, GatewayOptions
 from gateway.mqtt import MqttOptions
 from gateway.registry import DeviceRegistry, load_registry
-from gateway.stores.influx import InfluxOptions, InfluxReadingStore
 from gateway.stores.sql import SqlReadingStore, SqlStateStore, make_engine
 from maintenance.api.app import create_app
 from maintenance.api.deps import ApiContext
@@ -43,6 +43,9 @@ from rules.loader import load_rules
 from rules.model import RuleFile
 from rules.reload import RulesWatcher
 from rules.state import RuleStateStore
+
+if TYPE_CHECKING:
+    from gateway.stores.influx import InfluxReadingStore
 
 __all__ = ["AssetDirectory", "Stack", "StackOptions", "ensure_secret_key"]
 
@@ -208,6 +211,8 @@ class Stack:
 
     # -- wiring -----------------------------------------------------------------------------
     def _influx_store(self, settings: Settings) -> InfluxReadingStore:
+        from gateway.stores.influx import InfluxOptions, InfluxReadingStore  # ~40 MB: on demand
+
         assert settings.influx_url is not None
         return InfluxReadingStore(
             InfluxOptions(
@@ -329,8 +334,9 @@ class Stack:
 
     # -- life cycle -------------------------------------------------------------------------
     def start(self) -> Stack:
-        if isinstance(self.readings, InfluxReadingStore):
-            self.readings.ping()  # refuse to start against an unreachable store
+        ping = getattr(self.readings, "ping", None)
+        if ping is not None:
+            ping()  # refuse to start against an unreachable InfluxDB
         self.sync_registry()
         self.gateway.start()
         self.protocol = self.gateway.mqtt.protocol
