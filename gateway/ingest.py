@@ -86,6 +86,9 @@ class GatewayOptions:
     #: silence after which a device goes offline when its class has no timeout of its own
     heartbeat_timeout_s: float = 300.0
     presence_check_s: float = 1.0
+    #: under load (messages still queued) device state is written at most this often; when the
+    #: queue is empty it is written after every batch, so an idle gateway is always current
+    state_flush_interval_s: float = 1.0
 
 
 @dataclass(slots=True)
@@ -128,6 +131,8 @@ class Gateway:
         self._idle = threading.Event()
         self.presence = PresenceTracker(timeout_of=self._heartbeat_timeout_s)
         self._next_presence_check = 0.0
+        self._pending_state: dict[tuple[str, str], Reading] = {}
+        self._state_flushed_at = float("-inf")
         self._next_spool_retry = 0.0
         self._spooled_count = self._count_spool()
         SPOOL_READINGS.set(self._spooled_count)
@@ -180,6 +185,8 @@ class Gateway:
             try:
                 first = self._queue.get(timeout=min(0.5, self.options.presence_check_s))
             except queue.Empty:
+                if self._pending_state:
+                    self._record_state((), (), force=True)
                 self._housekeeping()
                 self._idle.set()
                 continue
@@ -205,6 +212,8 @@ class Gateway:
                     log.exception("gateway batch failed; messages stay unacknowledged")
             self._housekeeping()
             if stop:
+                if self._pending_state:
+                    self._record_state((), (), force=True)
                 return
 
     def _housekeeping(self) -> None:
@@ -290,15 +299,40 @@ class Gateway:
             self.stats.presence_changes += 1
             state = "online" if change.presence.online else "offline"
             PRESENCE_CHANGES.labels(state=state, source=change.source).inc()
-        if self.state is not None:
-            try:
-                self.state.record(readings, presences)
-            except ServiceUnavailable as exc:
-                log.error("device state not updated: %s", exc)
+        self._record_state(readings, presences)
         self._call_sinks(readings, presences)
         for message in batch:
             self.mqtt.ack(message.mid, message.qos)
         self.stats.batches += 1
+
+    def _record_state(
+        self, readings: Sequence[Reading], presences: Sequence[Presence], *, force: bool = False
+    ) -> None:
+        """Fold readings into the latest-state tables, throttled while a backlog drains.
+
+        Device state is derived data (the readings are already stored), so under load it is
+        written at most every ``state_flush_interval_s``: one upsert of the newest value per
+        (device, metric) instead of one per batch. Presence changes and an empty queue flush
+        at once.
+        """
+        if self.state is None:
+            return
+        pending = self._pending_state
+        for reading in readings:
+            key = (reading.device, reading.metric)
+            held = pending.get(key)
+            if held is None or reading.ts >= held.ts:
+                pending[key] = reading
+        now = time.monotonic()
+        due = now - self._state_flushed_at >= self.options.state_flush_interval_s
+        if not (force or presences or due or self._queue.empty()):
+            return
+        self._pending_state = {}
+        self._state_flushed_at = now
+        try:
+            self.state.record(list(pending.values()), presences)
+        except ServiceUnavailable as exc:
+            log.error("device state not updated: %s", exc)
 
     def _write(self, readings: Sequence[Reading]) -> None:
         started = time.monotonic()
