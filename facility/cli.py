@@ -21,6 +21,7 @@ from console.cli import app as assets_app
 from dashboards.cli import app as dashboards_app
 from facility.errors import FacilityError
 from facility.settings import Settings, load_settings
+from maintenance.cli import pm_app, stock_app
 
 __all__ = ["app", "main"]
 
@@ -44,6 +45,8 @@ app.add_typer(users_app, name="users")
 app.add_typer(config_app, name="config")
 app.add_typer(dashboards_app, name="dashboards")
 app.add_typer(assets_app, name="assets")
+app.add_typer(pm_app, name="pm")
+app.add_typer(stock_app, name="stock")
 
 _state: dict[str, Any] = {"debug": False}
 
