@@ -113,7 +113,7 @@ def run_demo(
             daemon=True,
         )
         simulator_thread.start()
-        console.print(f"[green]✓[/] console   {stack.api_url}/")
+        console.print(f"[green]✓[/] console   {stack.api_url}/console/")
         console.print(f"[green]✓[/] API docs  {stack.api_url}/docs")
         console.print(f"[green]✓[/] metrics   {stack.api_url}/metrics")
         users = ", ".join(r.value for r in DEMO_USERS)
