@@ -87,6 +87,7 @@ class MosquittoBroker(EmbeddedBroker):
     protocol = "5"
 
     def __init__(self, binary: str | None = None, *, port: int | None = None) -> None:
+        self._port_chosen = port is None  # then a port taken meanwhile is retried on another
         found = binary or find_mosquitto()
         if found is None:
             raise ServiceUnavailable("mosquitto is not installed; apt-get install -y mosquitto")
@@ -96,6 +97,20 @@ class MosquittoBroker(EmbeddedBroker):
         self._proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> MosquittoBroker:
+        """Start and wait until it listens; retry on another free port if ours was taken."""
+        for attempt in range(5):
+            try:
+                return self._start_once()
+            except ServiceUnavailable as exc:
+                in_use = "Address already in use" in str(exc)
+                if not (in_use and self._port_chosen) or attempt == 4:
+                    raise
+                log.info("port %d was taken before mosquitto bound it; trying another", self.port)
+                (self._dir / "mosquitto.log").unlink(missing_ok=True)
+                self.port = free_port()
+        raise AssertionError("unreachable")
+
+    def _start_once(self) -> MosquittoBroker:
         conf = self._dir / "mosquitto.conf"
         conf.write_text(
             f"listener {self.port} {self.host}\n"

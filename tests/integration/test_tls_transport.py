@@ -156,27 +156,39 @@ def secure_mosquitto(tmp_path: Path) -> Iterator[SecureBroker]:
         "user gateway\ntopic read facility/#\ntopic write facility/_deadletter/#\n\n"
         "user publisher\ntopic write facility/#\n"
     )
-    port, mtls_port = free_port(), free_port()
     tls = (
         f"cafile {ca_file}\ncertfile {tmp_path / 'server.pem'}\nkeyfile {tmp_path / 'server.key'}\n"
     )
     conf = tmp_path / "mosquitto.conf"
-    conf.write_text(
-        "user root\nper_listener_settings false\nallow_anonymous false\n"
-        f"password_file {users}\nacl_file {acl}\nlog_dest stderr\nlog_type error\n"
-        f"listener {port} 127.0.0.1\n{tls}require_certificate false\n"
-        f"listener {mtls_port} 127.0.0.1\n{tls}require_certificate true\n"
-    )
-    log = (tmp_path / "mosquitto.log").open("ab")
-    proc = subprocess.Popen([binary, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
-    log.close()
+    log_path = tmp_path / "mosquitto.log"
+    for attempt in range(5):  # a free port can be taken by another process before we bind it
+        port, mtls_port = free_port(), free_port()
+        conf.write_text(
+            "user root\nper_listener_settings false\nallow_anonymous false\n"
+            f"password_file {users}\nacl_file {acl}\nlog_dest stderr\nlog_type error\n"
+            f"listener {port} 127.0.0.1\n{tls}require_certificate false\n"
+            f"listener {mtls_port} 127.0.0.1\n{tls}require_certificate true\n"
+        )
+        log_path.write_bytes(b"")
+        log = log_path.open("ab")
+        proc = subprocess.Popen([binary, "-c", str(conf)], stdout=log, stderr=subprocess.STDOUT)
+        log.close()
 
-    def listening() -> bool:
-        if proc.poll() is not None:
-            raise RuntimeError((tmp_path / "mosquitto.log").read_text())
-        return port_open("127.0.0.1", port) and port_open("127.0.0.1", mtls_port)
+        def listening(
+            proc: subprocess.Popen[bytes] = proc, port: int = port, mtls_port: int = mtls_port
+        ) -> bool:
+            if proc.poll() is not None:
+                raise RuntimeError(log_path.read_text())
+            return port_open("127.0.0.1", port) and port_open("127.0.0.1", mtls_port)
 
-    wait_until(listening, timeout_s=10, what="TLS mosquitto listening")
+        try:
+            wait_until(listening, timeout_s=10, what="TLS mosquitto listening")
+            break
+        except TimeoutError:
+            proc.kill()
+            proc.wait(timeout=10)
+            if "Address already in use" not in log_path.read_text() or attempt == 4:
+                raise
     yield SecureBroker(
         port, mtls_port, ca_file, client_cert, client_key_file, rogue_ca, tmp_path / "pw"
     )
