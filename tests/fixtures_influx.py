@@ -60,6 +60,24 @@ class _Server:
         raise NotImplementedError
 
     def start(self) -> _Server:
+        """Start; on a first start whose free port was taken meanwhile, retry on new ports."""
+        for attempt in range(5):
+            try:
+                return self._start_once()
+            except TimeoutError:
+                first_start = not self.returncodes
+                if not (first_start and "address already in use" in self.log_tail().lower()):
+                    raise
+                if attempt == 4:
+                    raise
+                self._new_ports()
+        raise AssertionError("unreachable")
+
+    def _new_ports(self) -> None:
+        self.port = free_port()
+        (self.data_dir / f"{self.name}.log").unlink(missing_ok=True)
+
+    def _start_once(self) -> _Server:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         log = (self.data_dir / f"{self.name}.log").open("ab")
         self._proc = subprocess.Popen(self._command(), stdout=log, stderr=subprocess.STDOUT)
@@ -128,6 +146,10 @@ class InfluxServer(_Server):
 
     def __init__(self, binary: str, data_dir: Path) -> None:
         super().__init__(binary, data_dir)
+        self.rpc_port = free_port()
+
+    def _new_ports(self) -> None:
+        super()._new_ports()
         self.rpc_port = free_port()
 
     def _command(self) -> list[str]:
