@@ -80,6 +80,25 @@ def postgres_url() -> Iterator[str]:
     admin.dispose()
 
 
+def reset_postgres_schema(url: str) -> None:
+    """Empty the test database's public schema.
+
+    Connections a previous test leaked (an engine not disposed, a session left in a
+    transaction) are terminated first: otherwise ``DROP SCHEMA`` waits on their locks forever.
+    """
+    engine = sa.create_engine(url)
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
+        conn.execute(sa.text("CREATE SCHEMA public"))
+    engine.dispose()
+
+
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """Each work-order test runs on SQLite and on PostgreSQL (a fresh schema each time)."""
@@ -87,11 +106,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield f"sqlite:///{tmp_path / 'facility.db'}"
         return
     base_url: str = request.getfixturevalue("postgres_url")
-    engine = sa.create_engine(base_url)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-        conn.execute(sa.text("CREATE SCHEMA public"))
-    engine.dispose()
+    reset_postgres_schema(base_url)
     yield base_url
 
 

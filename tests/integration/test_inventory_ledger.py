@@ -18,6 +18,7 @@ from maintenance.models_service import StockBalance, StockCategory, StockMovemen
 from maintenance.services import inventory as stock
 from maintenance.services import work_orders as orders
 from maintenance.services.work_orders import Actor
+from tests.conftest import reset_postgres_schema
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 MANAGER = Actor("manager", Role.MANAGER)
@@ -272,11 +273,7 @@ def test_a_technician_cannot_issue_to_an_order_they_cannot_see(
 def test_two_threads_issuing_the_last_unit_on_postgresql_exactly_one_succeeds(
     postgres_url: str,
 ) -> None:
-    engine = sa.create_engine(postgres_url)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-        conn.execute(sa.text("CREATE SCHEMA public"))
-    engine.dispose()
+    reset_postgres_schema(postgres_url)
     engine, sessions = connect(postgres_url)
     upgrade(engine)
     try:

@@ -20,6 +20,7 @@ from maintenance.models_service import PmOccurrence, PmTriggerKind, ScheduleMode
 from maintenance.services import pm
 from maintenance.services import work_orders as orders
 from maintenance.services.assets import ensure_asset
+from tests.conftest import reset_postgres_schema
 
 T0 = datetime(2026, 1, 1, 0, 0, tzinfo=UTC)
 
@@ -420,11 +421,7 @@ def test_plan_validation_names_the_problem(world: World) -> None:
 def test_two_schedulers_racing_on_postgresql_create_each_occurrence_once(
     postgres_url: str, tmp_path: Path
 ) -> None:
-    engine = sa.create_engine(postgres_url)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-        conn.execute(sa.text("CREATE SCHEMA public"))
-    engine.dispose()
+    reset_postgres_schema(postgres_url)
     engine, sessions = connect(postgres_url)
     upgrade(engine)
     readings_engine = make_engine(f"sqlite:///{tmp_path / 'readings.db'}")

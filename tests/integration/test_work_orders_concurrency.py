@@ -19,6 +19,7 @@ from maintenance.db import connect, upgrade
 from maintenance.models import OPEN_STATES, Role, WorkOrder, WorkOrderEvent
 from maintenance.services import work_orders as service
 from maintenance.services.users import create_user
+from tests.conftest import reset_postgres_schema
 
 ROUNDS = 10
 
@@ -60,11 +61,7 @@ def sessions(database_url: str) -> Iterator[sessionmaker[Session]]:
 @pytest.fixture
 def fresh_postgres(postgres_url: str) -> str:
     """The session's PostgreSQL database with an empty, migrated schema."""
-    engine = sa.create_engine(postgres_url)
-    with engine.begin() as conn:
-        conn.execute(sa.text("DROP SCHEMA public CASCADE"))
-        conn.execute(sa.text("CREATE SCHEMA public"))
-    engine.dispose()
+    reset_postgres_schema(postgres_url)
     migrated, _ = connect(postgres_url)
     upgrade(migrated)
     migrated.dispose()
