@@ -278,8 +278,8 @@ def test_login_with_hostile_credentials_is_401(api: ApiServer) -> None:
 
 
 def test_a_bounded_schemathesis_run_finds_no_server_error(api: ApiServer) -> None:
-    schemathesis = pytest.importorskip("schemathesis")
     import requests
+    import schemathesis
     from hypothesis import HealthCheck, given, settings
 
     schema = schemathesis.openapi.from_url(f"{api.url}/openapi.json")
