@@ -185,29 +185,42 @@ class Evaluator(Generic[R, S]):
 
 
 # -- threshold ------------------------------------------------------------------------------------
+def _debounce(
+    evaluator: Evaluator[ThresholdRule, _Debounce] | Evaluator[FaultRule, _Debounce],
+    reading: Reading,
+    ts: float,
+    breached: bool,
+    cleared: bool,
+) -> bool | None:
+    """One debounced step shared by threshold and fault-code rules.
+
+    Returns True (fire), False (clear) or None (no change, out-of-order reading, or off
+    schedule with nothing to clear); marks the device's state dirty when it moved.
+    """
+    rule = evaluator.rule
+    st = evaluator.state(reading.device)
+    if st.last_ts is not None and ts <= st.last_ts:
+        return None
+    st.last_ts = ts
+    before = st.signature()
+    if not evaluator.active(ts):
+        change: bool | None = False if st.off_schedule() else None
+    else:
+        change = st.step(
+            breached, cleared, ts, rule.for_.total_seconds(), rule.clear_for.total_seconds()
+        )
+    if st.signature() != before:
+        evaluator.dirty.add(reading.device)
+    return change
+
+
 class ThresholdEvaluator(Evaluator[ThresholdRule, _Debounce]):
     state_type = _Debounce
 
     def on_reading(self, reading: Reading, ts: float, asset: str) -> Transition | None:
         rule = self.rule
-        st = self.state(reading.device)
-        if st.last_ts is not None and ts <= st.last_ts:
-            return None
-        st.last_ts = ts
         value = reading.value
-        before = st.signature()
-        if not self.active(ts):
-            change: bool | None = False if st.off_schedule() else None
-        else:
-            change = st.step(
-                rule.breached(value),
-                rule.cleared(value),
-                ts,
-                rule.for_.total_seconds(),
-                rule.clear_for.total_seconds(),
-            )
-        if st.signature() != before:
-            self.dirty.add(reading.device)
+        change = _debounce(self, reading, ts, rule.breached(value), rule.cleared(value))
         if change is None:
             return None
         if rule.above is not None and rule.below is not None:
@@ -466,25 +479,9 @@ class FaultEvaluator(Evaluator[FaultRule, _Debounce]):
 
     def on_reading(self, reading: Reading, ts: float, asset: str) -> Transition | None:
         rule = self.rule
-        st = self.state(reading.device)
-        if st.last_ts is not None and ts <= st.last_ts:
-            return None
-        st.last_ts = ts
         code = reading.value
-        before = st.signature()
-        if not self.active(ts):
-            change: bool | None = False if st.off_schedule() else None
-        else:
-            breached = rule.breached(code)
-            change = st.step(
-                breached,
-                not breached,
-                ts,
-                rule.for_.total_seconds(),
-                rule.clear_for.total_seconds(),
-            )
-        if st.signature() != before:
-            self.dirty.add(reading.device)
+        breached = rule.breached(code)
+        change = _debounce(self, reading, ts, breached, not breached)
         if change is None:
             return None
         default = f"{asset}: {reading.device} reports fault code {code:g}"
