@@ -14,6 +14,12 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
+# Every model module, so the metadata holds every table a foreign key can name (work orders
+# refer to suppliers, stock items to suppliers, …) before the first session flushes.
+import maintenance.models_assets
+import maintenance.models_partners
+import maintenance.models_review
+import maintenance.models_service  # noqa: F401
 from facility.errors import ServiceUnavailable
 from gateway.stores.sql import make_engine
 

@@ -8,7 +8,8 @@ gateway workers race, so the service code never has to check-then-insert.
 from __future__ import annotations
 
 import enum
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
@@ -18,10 +19,13 @@ __all__ = [
     "OPEN_STATES",
     "ApiKey",
     "Asset",
+    "AssetLevel",
+    "AssetStatus",
     "Attachment",
     "Base",
     "ChecklistItem",
     "ChecklistTemplate",
+    "Criticality",
     "Delivery",
     "Device",
     "OutboxMessage",
@@ -116,6 +120,35 @@ class Role(enum.StrEnum):
     MANAGER = "manager"
     TECH = "tech"
     REQUESTER = "requester"
+    #: A service contractor's staff: sees and updates only their own company's orders.
+    CONTRACTOR = "contractor"
+
+
+class AssetStatus(enum.StrEnum):
+    """Where an asset is in its life; transitions are guarded in ``services.asset_lifecycle``."""
+
+    PLANNED = "planned"
+    IN_SERVICE = "in_service"
+    UNDER_REPAIR = "under_repair"
+    STANDBY = "standby"
+    DECOMMISSIONED = "decommissioned"
+
+
+class AssetLevel(enum.StrEnum):
+    """The node kinds of the site → building → floor → zone → equipment tree."""
+
+    BUILDING = "building"
+    FLOOR = "floor"
+    ZONE = "zone"
+    EQUIPMENT = "equipment"
+
+
+class Criticality(enum.StrEnum):
+    """A: failure stops the business or is unsafe; B: degrades it; C: an inconvenience."""
+
+    A = "A"
+    B = "B"
+    C = "C"
 
 
 def _enum(cls: type[enum.Enum], name: str) -> sa.Enum:
@@ -148,6 +181,33 @@ class Asset(Base):
     site_id: Mapped[int | None] = mapped_column(sa.ForeignKey("sites.id"), index=True)
     location: Mapped[str] = mapped_column(sa.String(200), default="")
     created_at: Mapped[datetime] = mapped_column(default=_now)
+    # The tree: a building, floor or zone is an asset too, so one table holds the hierarchy
+    # and a piece of equipment's parent is the zone it stands in.
+    parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("assets.id"), index=True)
+    level: Mapped[AssetLevel] = mapped_column(
+        _enum(AssetLevel, "asset_level"), default=AssetLevel.EQUIPMENT, server_default="equipment"
+    )
+    category: Mapped[str] = mapped_column(sa.String(64), default="", server_default="")
+    manufacturer: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
+    model: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
+    serial_number: Mapped[str] = mapped_column(sa.String(120), default="", server_default="")
+    installed_on: Mapped[date | None] = mapped_column()
+    commissioned_on: Mapped[date | None] = mapped_column()
+    warranty_end: Mapped[date | None] = mapped_column()
+    expected_life_years: Mapped[float | None] = mapped_column()
+    purchase_cost: Mapped[Decimal | None] = mapped_column(sa.Numeric(14, 2))
+    #: What a like-for-like replacement costs today (the denominator of the repair-cost ratio).
+    replacement_cost: Mapped[Decimal | None] = mapped_column(sa.Numeric(14, 2))
+    criticality: Mapped[Criticality] = mapped_column(
+        _enum(Criticality, "asset_criticality"), default=Criticality.C, server_default="C"
+    )
+    #: Assets that existed before life-cycle tracking (created by rules) are in service.
+    status: Mapped[AssetStatus] = mapped_column(
+        _enum(AssetStatus, "asset_status"),
+        default=AssetStatus.IN_SERVICE,
+        server_default="in_service",
+    )
+    status_since: Mapped[datetime | None] = mapped_column()
 
     site: Mapped[Site | None] = relationship()
     devices: Mapped[list[Device]] = relationship(back_populates="asset")
@@ -179,6 +239,8 @@ class User(Base):
     team: Mapped[str | None] = mapped_column(sa.String(64), index=True)
     #: Asset types (``ahu``, ``chiller`` ...) this person is qualified for; used by dispatch.
     skills: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    #: For role ``contractor``: the company (``suppliers.id``) whose orders the user may see.
+    supplier_id: Mapped[int | None] = mapped_column(sa.ForeignKey("suppliers.id"))
 
 
 class ApiKey(Base):
@@ -269,6 +331,8 @@ class WorkOrder(Base):
     rating_comment: Mapped[str] = mapped_column(sa.Text, default="", server_default="")
     rated_by: Mapped[str | None] = mapped_column(sa.String(64))
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("work_orders.id"), index=True)
+    #: The service contractor the order is outsourced to (``suppliers.id``), if any.
+    contractor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("suppliers.id"), index=True)
 
     asset: Mapped[Asset | None] = relationship()
     events: Mapped[list[WorkOrderEvent]] = relationship(

@@ -27,12 +27,14 @@ __all__ = [
     "PmOccurrence",
     "PmPlan",
     "PmTriggerKind",
+    "ReservationStatus",
     "ScheduleMode",
     "StockBalance",
     "StockCategory",
     "StockItem",
     "StockMovement",
     "StockMovementKind",
+    "StockReservation",
     "Storeroom",
     "TimeUnit",
 ]
@@ -58,8 +60,12 @@ Money = sa.Numeric(14, 4)
 
 class PmTriggerKind(enum.StrEnum):
     CALENDAR = "calendar"
+    #: A cron expression (``cron``) evaluated in the site's time zone.
+    CRON = "cron"
     RUNTIME = "runtime"
     METER = "meter"
+    #: A rule of the rules engine (``rule``) opens the PM order instead of a corrective one.
+    CONDITION = "condition"
 
 
 class TimeUnit(enum.StrEnum):
@@ -114,6 +120,19 @@ class PmPlan(Base):
     grace_h: Mapped[float] = mapped_column(default=24.0)
     #: Telemetry is counted from here (plan creation unless given).
     starts_at: Mapped[datetime] = mapped_column(default=_now)
+    #: Cron plans: a five-field cron expression in the site's time zone.
+    cron: Mapped[str | None] = mapped_column(sa.String(120))
+    #: Condition plans: the rule whose firing alert opens this plan's order.
+    rule: Mapped[str | None] = mapped_column(sa.String(100), index=True)
+    #: Parts each order needs, reserved when it is generated: ``[{"sku", "quantity",
+    #: "storeroom"}]``.
+    parts: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    #: Runtime/meter plans: usage accumulated from ``starts_at`` up to ``progress_at`` (a
+    #: checkpoint, so a scheduler pass reads only telemetry newer than it).
+    progress_at: Mapped[datetime | None] = mapped_column()
+    progress_value: Mapped[float | None] = mapped_column()
+    #: The checkpoint's carried state (last counter value, last state and its time).
+    progress_state: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     active: Mapped[bool] = mapped_column(default=True)
     approved_by: Mapped[str | None] = mapped_column(sa.String(64))
     approved_at: Mapped[datetime | None] = mapped_column()
@@ -166,6 +185,11 @@ class StockItem(Base):
     unit_cost: Mapped[Decimal] = mapped_column(Money, default=Decimal(0))
     reorder_point: Mapped[Decimal] = mapped_column(Quantity, default=Decimal(0))
     reorder_qty: Mapped[Decimal] = mapped_column(Quantity, default=Decimal(0))
+    #: Reorder ceiling (min/max policy); 0 means "reorder point + reorder quantity".
+    max_stock: Mapped[Decimal] = mapped_column(Quantity, default=Decimal(0), server_default="0")
+    preferred_supplier_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("suppliers.id"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(default=_now)
 
 
@@ -187,11 +211,16 @@ class StockBalance(Base):
     """
 
     __tablename__ = "stock_balances"
-    __table_args__ = (sa.CheckConstraint("on_hand >= 0", name="ck_stock_balances_non_negative"),)
+    __table_args__ = (
+        sa.CheckConstraint("on_hand >= 0", name="ck_stock_balances_non_negative"),
+        sa.CheckConstraint("reserved >= 0", name="ck_stock_balances_reserved_non_negative"),
+    )
 
     item_id: Mapped[int] = mapped_column(sa.ForeignKey("stock_items.id"), primary_key=True)
     storeroom_id: Mapped[int] = mapped_column(sa.ForeignKey("storerooms.id"), primary_key=True)
     on_hand: Mapped[Decimal] = mapped_column(Quantity, default=Decimal(0))
+    #: Held for planned orders (open reservations); available = on_hand - reserved.
+    reserved: Mapped[Decimal] = mapped_column(Quantity, default=Decimal(0), server_default="0")
     last_movement_at: Mapped[datetime | None] = mapped_column()
 
 
@@ -213,6 +242,39 @@ class StockMovement(Base):
     #: Both legs of a transfer share it.
     transfer_id: Mapped[str | None] = mapped_column(sa.String(36))
     actor: Mapped[str] = mapped_column(sa.String(64))
+    #: Receipts: who delivered, and against which purchase order.
+    supplier_id: Mapped[int | None] = mapped_column(sa.ForeignKey("suppliers.id"), index=True)
+    purchase_order_id: Mapped[int | None] = mapped_column(sa.ForeignKey("purchase_orders.id"))
+
+
+class ReservationStatus(enum.StrEnum):
+    RESERVED = "reserved"
+    CONSUMED = "consumed"
+    RELEASED = "released"
+
+
+class StockReservation(Base):
+    """Parts held for a planned order; consumed (issued) when the order is resolved.
+
+    ``stock_balances.reserved`` is the sum of open reservations, kept under the same row lock as
+    ``on_hand``. A reservation may exceed what is on hand: the shortfall shows in the reorder
+    suggestions instead of blocking the plan.
+    """
+
+    __tablename__ = "stock_reservations"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_order_id: Mapped[int] = mapped_column(sa.ForeignKey("work_orders.id"), index=True)
+    item_id: Mapped[int] = mapped_column(sa.ForeignKey("stock_items.id"), index=True)
+    storeroom_id: Mapped[int] = mapped_column(sa.ForeignKey("storerooms.id"))
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+    status: Mapped[ReservationStatus] = mapped_column(
+        _enum(ReservationStatus, "stock_reservation_status"), default=ReservationStatus.RESERVED
+    )
+    created_at: Mapped[datetime] = mapped_column(default=_now)
+    settled_at: Mapped[datetime | None] = mapped_column()
+    #: The issue movement that consumed it.
+    movement_id: Mapped[int | None] = mapped_column(sa.ForeignKey("stock_movements.id"))
 
 
 @event.listens_for(StockMovement, "before_update")
