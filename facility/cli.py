@@ -22,6 +22,9 @@ from dashboards.cli import app as dashboards_app
 from facility.errors import FacilityError
 from facility.settings import Settings, load_settings
 from maintenance.cli import pm_app, stock_app
+from maintenance.cli_assets import register_asset_commands
+from maintenance.cli_partners import suppliers_app
+from maintenance.cli_review import report_app
 
 __all__ = ["app", "main"]
 
@@ -47,6 +50,9 @@ app.add_typer(dashboards_app, name="dashboards")
 app.add_typer(assets_app, name="assets")
 app.add_typer(pm_app, name="pm")
 app.add_typer(stock_app, name="stock")
+app.add_typer(suppliers_app, name="suppliers")
+app.add_typer(report_app, name="report")
+register_asset_commands(assets_app)
 
 _state: dict[str, Any] = {"debug": False}
 

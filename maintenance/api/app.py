@@ -18,6 +18,7 @@ from maintenance.api.deps import ApiContext
 from maintenance.api.nul_guard import NulGuard
 from maintenance.api.routes import (
     api_keys,
+    asset_lifecycle,
     assets,
     auth,
     checklists,
@@ -25,6 +26,8 @@ from maintenance.api.routes import (
     kpis,
     pm,
     readings,
+    reviews,
+    suppliers,
     work_orders,
 )
 from maintenance.services.attachments import MAX_ATTACHMENT_BYTES
@@ -119,6 +122,9 @@ def create_app(context: ApiContext) -> FastAPI:
     api.include_router(api_keys.router)
     api.include_router(pm.router)
     api.include_router(inventory.router)
+    api.include_router(asset_lifecycle.router)
+    api.include_router(suppliers.router)
+    api.include_router(reviews.router)
     app.include_router(api)
 
     @app.exception_handler(ServiceUnavailable)
