@@ -295,6 +295,20 @@ async def login(request: Request) -> Response:
     raw_next = form.get("next")
     next_url = _safe_next(raw_next if isinstance(raw_next, str) else None)
     context = context_of(request)
+    throttle = context.login_throttle
+    client = request.client.host if request.client else "unknown"
+    wait_s = throttle.retry_after_s(username=username, client=client)
+    if wait_s is not None:
+        response = render(
+            request,
+            "login.html",
+            user=None,
+            status_code=429,
+            next=next_url,
+            error=N_("Too many failed attempts. Wait a few minutes, then try again."),
+        )
+        response.headers["Retry-After"] = str(wait_s)
+        return response
 
     def check() -> str:
         with context.sessions() as session:
@@ -304,6 +318,7 @@ async def login(request: Request) -> Response:
     try:
         token = await run_in_threadpool(check)
     except AuthError:
+        throttle.failed(username=username, client=client)
         return render(
             request,
             "login.html",
@@ -312,6 +327,7 @@ async def login(request: Request) -> Response:
             next=next_url,
             error=N_("Wrong user name or password."),
         )
+    throttle.succeeded(username=username, client=client)
     response = RedirectResponse(next_url, status_code=303)
     set_session(response, request, token, context.token_ttl_s)
     return response

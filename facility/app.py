@@ -35,6 +35,7 @@ from maintenance.api.deps import ApiContext
 from maintenance.db import connect, upgrade
 from maintenance.models import Asset, Device, Site
 from maintenance.services.assets import ensure_asset, ensure_site, link_device
+from maintenance.services.login_throttle import LoginThrottle
 from maintenance.services.notifications import NotifyConfig, SmtpTarget, WebhookTarget
 from maintenance.services.work_orders import alert_evidence, apply_alert
 from maintenance.services.worker import MaintenanceWorker
@@ -355,6 +356,11 @@ class Stack:
                 secret=self.secret,
                 token_ttl_s=self.settings.token_ttl_s,
                 attachments_dir=self.settings.data_dir / "attachments",
+                login_throttle=LoginThrottle(
+                    per_account=self.settings.login_throttle_per_account,
+                    per_client=self.settings.login_throttle_per_client,
+                    storage_uri=self.settings.login_throttle_storage,
+                ),
             )
         )
         mount_console(app, data_dir=self.settings.data_dir, stop=self._stop)

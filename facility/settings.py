@@ -64,6 +64,11 @@ class Settings(BaseSettings):
         default=None, description="signs API tokens; unset = generated once into data_dir"
     )
     token_ttl_s: int = 8 * 3600
+    # Failed log-ins allowed per (account, client address) and per client address, as
+    # COUNT/PERIOD; the counters live in memory unless a shared storage URI (redis://…) is set.
+    login_throttle_per_account: str = "5/15minutes"
+    login_throttle_per_client: str = "30/15minutes"
+    login_throttle_storage: str = "memory://"
     demo_password: SecretStr | None = None
     batch_size: int = 500
     flush_interval_s: float = 0.2
@@ -153,6 +158,17 @@ class Settings(BaseSettings):
     def _check_port(cls, value: int) -> int:
         if not 1 <= value <= 65535:
             raise ValueError("is not a port number (1-65535)")
+        return value
+
+    @field_validator("login_throttle_per_account", "login_throttle_per_client")
+    @classmethod
+    def _check_rate_limit(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError("is not a rate limit; write COUNT/PERIOD, e.g. 5/15minutes") from None
         return value
 
     @field_validator("secret_key")

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from facility.types import DeviceState, ReadingStore
 from maintenance.models import Role
 from maintenance.services.api_keys import authenticate_key
+from maintenance.services.login_throttle import LoginThrottle
 from maintenance.services.sla import DEFAULT_POLICY, SlaPolicy
 from maintenance.services.users import AuthError, read_token
 from maintenance.services.work_orders import Actor
@@ -50,6 +51,8 @@ class ApiContext:
     auto_assign: bool = True
     #: The API's notion of "now"; tests pass a controllable clock to drive the SLA clocks.
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+    #: Failed log-ins per account and client (API token endpoint and console share it).
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
 
 
 oauth2 = OAuth2PasswordBearer(tokenUrl="/api/v1/auth/token", auto_error=False)

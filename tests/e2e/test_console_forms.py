@@ -64,6 +64,25 @@ def test_a_wrong_password_is_refused_with_a_message_and_no_cookie(
     assert "facility_session" not in client.cookies
 
 
+def test_repeated_wrong_passwords_are_throttled_with_a_message_and_retry_after(
+    console_server: ConsoleServer,
+) -> None:
+    client = browser(console_server.url)
+    answers = []
+    for attempt in range(6):
+        token = form_token(client, "/console/login")
+        answers.append(
+            client.post(
+                "/console/login",
+                data={"csrf": token, "username": "tech", "password": f"guess-{attempt}"},
+            )
+        )
+    assert [a.status_code for a in answers] == [401] * 5 + [429]
+    assert "Too many failed attempts" in answers[-1].text
+    assert int(answers[-1].headers["Retry-After"]) >= 1
+    assert "facility_session" not in client.cookies
+
+
 @pytest.mark.parametrize(
     "target", ["https://evil.example/", "//evil.example/x", "/api/v1/users", "/console\\@evil"]
 )
