@@ -24,6 +24,7 @@ from dashboards._panels import (
     fixed_colour,
     influx,
     influx_tag_variable,
+    mean_per_asset,
     palette,
     steps,
 )
@@ -160,15 +161,7 @@ def build(options: BuildOptions) -> gd.Dashboard:
             timeseries.Panel()
             .title("Power")
             .datasource(influx())
-            .with_target(
-                InfluxQL(
-                    """
-                    SELECT mean("value") FROM "readings"
-                    WHERE "metric" = 'power' AND "site" =~ /^$site$/ AND $timeFilter
-                    GROUP BY time($__interval), "asset" fill(none)
-                    """
-                ).alias("$tag_asset")
-            )
+            .with_target(mean_per_asset("power"))
             .unit("watt")
             .min(0)
             .color_scheme(palette())

@@ -30,6 +30,7 @@ from dashboards._panels import (
     fixed_colour,
     influx,
     influx_tag_variable,
+    mean_per_asset,
     postgres,
     steps,
 )
@@ -222,15 +223,7 @@ def build(options: BuildOptions) -> gd.Dashboard:
             .title("Temperature by zone")
             .description("Mean room temperature per zone (the asset a sensor watches).")
             .datasource(influx())
-            .with_target(
-                InfluxQL(
-                    """
-                    SELECT mean("value") FROM "readings"
-                    WHERE "metric" = 'temperature' AND "site" =~ /^$site$/ AND $timeFilter
-                    GROUP BY time($__interval), "asset" fill(none)
-                    """
-                ).alias("$tag_asset")
-            )
+            .with_target(mean_per_asset("temperature"))
             .unit("celsius")
             .decimals(1)
             .color_scheme(by_threshold())

@@ -13,6 +13,7 @@ from grafana_foundation_sdk.builders import dashboard as gd
 from grafana_foundation_sdk.models import dashboard as gm
 
 from dashboards._datasources import INFLUX, POSTGRES
+from dashboards._queries import InfluxQL
 
 if TYPE_CHECKING:
     from rules.model import RuleFile
@@ -31,6 +32,7 @@ __all__ = [
     "fixed_colour",
     "influx",
     "influx_tag_variable",
+    "mean_per_asset",
     "palette",
     "postgres",
     "sql_variable",
@@ -136,3 +138,20 @@ def sql_variable(name: str, label: str, query: str) -> gd.QueryVariable:
         .multi(False)
         .include_all(False)
     )
+
+
+def mean_per_asset(metric: str) -> InfluxQL:
+    """One series per asset: the mean of ``metric`` on the selected site, per Grafana interval.
+
+    The query every "by asset" time panel runs; one definition keeps them in step with the
+    schema in ``docs/influx-schema.md``.
+    """
+    if not metric.replace("_", "").isalnum():
+        raise ValueError(f"{metric!r} is not a canonical metric name (letters, digits, _)")
+    # The metric was checked above: a canonical name from our code, never user input.
+    query = f"""
+        SELECT mean("value") FROM "readings"
+        WHERE "metric" = '{metric}' AND "site" =~ /^$site$/ AND $timeFilter
+        GROUP BY time($__interval), "asset" fill(none)
+        """  # noqa: S608
+    return InfluxQL(query).alias("$tag_asset")
