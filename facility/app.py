@@ -37,6 +37,7 @@ from maintenance.models import Asset, Device, Site
 from maintenance.services.assets import ensure_asset, ensure_site, link_device
 from maintenance.services.login_throttle import LoginThrottle
 from maintenance.services.notifications import NotifyConfig, SmtpTarget, WebhookTarget
+from maintenance.services.pm import run_pm_scheduler
 from maintenance.services.work_orders import alert_evidence, apply_alert
 from maintenance.services.worker import MaintenanceWorker
 from rules.engine import RuleEngine
@@ -209,6 +210,7 @@ class Stack:
         self.secret = ensure_secret_key(settings)
         # SLA checks and notifications
         self.maintenance = MaintenanceWorker(self.sessions, notify=notify_config(settings))
+        self._pm_thread = threading.Thread(target=self._pm_loop, name="pm-scheduler", daemon=True)
 
     # -- wiring -----------------------------------------------------------------------------
     def _influx_store(self, settings: Settings) -> InfluxReadingStore:
@@ -311,6 +313,23 @@ class Stack:
             except Exception:
                 log.exception("handling offline alerts failed")
 
+    def _pm_loop(self) -> None:
+        """A PM scheduler pass at start and every ``FACILITY_PM_INTERVAL_S``. A failed pass is
+        logged and the next one runs; several processes may do this at once (each occurrence
+        is ordered once, at the database's unique index)."""
+        while True:
+            try:
+                with self.sessions() as session:
+                    made = run_pm_scheduler(session, now=datetime.now(UTC), readings=self.readings)
+                if made:
+                    log.info("PM scheduler: %d order(s) created", len(made))
+            except Exception:
+                log.exception(
+                    "PM scheduler pass failed; next try in %gs", self.settings.pm_interval_s
+                )
+            if self._stop.wait(self.settings.pm_interval_s):
+                return
+
     def _handle(self, alerts: list[Alert]) -> None:
         for alert in alerts:
             self.alerts.append(alert)
@@ -343,6 +362,8 @@ class Stack:
         self.protocol = self.gateway.mqtt.protocol
         self._ticker.start()
         self.maintenance.start()
+        if self.settings.pm_interval_s > 0:
+            self._pm_thread.start()
         if self.options.api:
             self._start_api()
         return self
@@ -395,6 +416,8 @@ class Stack:
                 self._server_thread.join(timeout=10)
         self.gateway.stop()
         self.maintenance.stop()
+        if self._pm_thread.is_alive():
+            self._pm_thread.join(timeout=30)
         if self._ticker.is_alive():
             self._ticker.join(timeout=5)
         with self._engine_lock:

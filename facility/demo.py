@@ -13,6 +13,7 @@ from types import FrameType
 from rich.console import Console
 
 from facility.app import Stack, StackOptions
+from facility.demo_seed import seed_demo_data
 from facility.settings import Settings
 from gateway.broker import EmbeddedBroker, free_port, port_open
 from maintenance.models import Role
@@ -104,6 +105,7 @@ def run_demo(
     previous_handlers = _install_signal_handlers(stop)
     try:
         seed(stack, scenario, password)
+        seed_demo_data(stack.sessions, scenario=scenario)  # assets, PM, stock, suppliers
         stack.start()
         simulator = Simulator(scenario, seed=seed_value)
         simulator_thread = threading.Thread(

@@ -91,6 +91,9 @@ class Settings(BaseSettings):
     queue_size: int = Field(default=10_000, description="messages buffered before MQTT pauses")
     spool_max_readings: int = Field(default=1_000_000, description="disk spool bound")
     heartbeat_timeout_s: float = Field(default=300.0, gt=0, description="default offline timeout")
+    pm_interval_s: float = Field(
+        default=300.0, ge=0, le=86400, description="PM scheduler pass period in serve/demo; 0 = off"
+    )
 
     webhook_url: str | None = Field(
         default=None, description="POST signed JSON work-order events here"

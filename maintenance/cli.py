@@ -179,3 +179,42 @@ def stock_low() -> None:
             }
         )
     err.print(f"{len(rows)} item(s) to reorder")
+
+
+@stock_app.command("reorder")
+def stock_reorder() -> None:
+    """List what to buy, one JSON line per supplier with its lines (reservations counted).
+
+    Example: facility stock reorder
+    """
+    from maintenance.services.inventory import reorder_suggestions
+
+    with _database(load_settings()) as session:
+        groups = reorder_suggestions(session)
+    for group in groups:
+        _emit(
+            {
+                "supplier_id": group.supplier_id,
+                "supplier_code": group.supplier_code,
+                "supplier_name": group.supplier_name,
+                "lines": [
+                    {
+                        "sku": line.sku,
+                        "name": line.name,
+                        "unit": line.unit,
+                        "on_hand": line.on_hand,
+                        "reserved": line.reserved,
+                        "available": line.available,
+                        "reorder_point": line.reorder_point,
+                        "max_stock": line.max_stock,
+                        "suggested_qty": line.suggested_qty,
+                        "unit_cost": line.unit_cost,
+                        "line_value": line.line_value,
+                    }
+                    for line in group.lines
+                ],
+                "total_value": group.total_value,
+            }
+        )
+    lines = sum(len(group.lines) for group in groups)
+    err.print(f"{lines} item(s) to reorder from {len(groups)} supplier group(s)")

@@ -10,10 +10,13 @@ from __future__ import annotations
 import enum
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+if TYPE_CHECKING:
+    from maintenance.models_partners import Supplier
 
 __all__ = [
     "OPEN_STATES",
@@ -335,6 +338,8 @@ class WorkOrder(Base):
     contractor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("suppliers.id"), index=True)
 
     asset: Mapped[Asset | None] = relationship()
+    #: Loaded on access (only outsourced orders query it; a session caches each company once).
+    contractor: Mapped[Supplier | None] = relationship()
     events: Mapped[list[WorkOrderEvent]] = relationship(
         back_populates="work_order", order_by="WorkOrderEvent.id", cascade="all, delete-orphan"
     )

@@ -144,6 +144,8 @@ class WorkOrderPublic(_Out):
     location: str
     assignee: str | None
     team: str | None
+    #: The contractor (supplier code) the order is outsourced to, if any.
+    contractor: str | None = None
     assignment_reason: str
     auto_assigned: bool
     created_by: str

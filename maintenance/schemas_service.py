@@ -39,10 +39,13 @@ __all__ = [
     "LowStockPublic",
     "MovementPublic",
     "MovementsPage",
+    "PlanPart",
     "PmPlanCreate",
     "PmPlanPublic",
     "PmPlansPage",
     "ReceiptCreate",
+    "ReorderGroupPublic",
+    "ReorderLinePublic",
     "StockItemCreate",
     "StockItemPublic",
     "StockItemsPage",
@@ -84,6 +87,14 @@ class _Out(BaseModel):
 
 
 # -- PM -------------------------------------------------------------------------------------------
+class PlanPart(_In):
+    """A part each of the plan's orders needs, reserved when the order is generated."""
+
+    sku: Code
+    quantity: Qty
+    storeroom: Code
+
+
 class PmPlanCreate(_In):
     """A plan; see docs/pm-and-inventory.md for the fields each trigger needs."""
 
@@ -97,7 +108,8 @@ class PmPlanCreate(_In):
     checklist_template_id: Id | None = None
     estimated_labour_h: Annotated[Number, Field(ge=0, le=10_000)] = 0.0
     trigger: PmTriggerKind
-    interval: Annotated[Number, Field(gt=0, le=1_000_000)]
+    #: Calendar, runtime and meter plans; cron and condition plans ignore it.
+    interval: Annotated[Number, Field(gt=0, le=1_000_000)] = 1
     unit: TimeUnit | None = None
     mode: ScheduleMode = ScheduleMode.FIXED
     anchor_local: str | None = Field(default=None, min_length=10, max_length=32)
@@ -107,6 +119,11 @@ class PmPlanCreate(_In):
     lead: Annotated[Number, Field(ge=0, le=1_000_000)] = 0.0
     grace_h: Annotated[Number, Field(ge=0, le=8760)] = 24.0
     starts_at: datetime | None = None
+    #: Cron plans: five fields (minute hour day month weekday) in the site's time zone.
+    cron: str | None = Field(default=None, min_length=9, max_length=120)
+    #: Condition plans: the rule whose alert opens this plan's order.
+    rule: str | None = Field(default=None, min_length=1, max_length=100)
+    parts: list[PlanPart] = Field(default_factory=list, max_length=100)
 
 
 class PmPlanPublic(_Out):
@@ -128,6 +145,11 @@ class PmPlanPublic(_Out):
     lead: float
     grace_h: float
     starts_at: datetime
+    cron: str | None = None
+    rule: str | None = None
+    parts: list[dict[str, Any]] = Field(default_factory=list)
+    progress_at: datetime | None = None
+    progress_value: float | None = None
     active: bool
     approved_by: str | None
     approved_at: datetime | None
@@ -301,6 +323,30 @@ class LowStockPublic(_Out):
     reorder_point: Decimal
     suggested_qty: Decimal
     estimated_cost: Decimal
+
+
+class ReorderLinePublic(_Out):
+    sku: str
+    name: str
+    unit: str
+    on_hand: Decimal
+    reserved: Decimal
+    available: Decimal
+    reorder_point: Decimal
+    max_stock: Decimal
+    suggested_qty: Decimal
+    unit_cost: Decimal
+    line_value: Decimal
+
+
+class ReorderGroupPublic(_Out):
+    """What to order from one supplier (``supplier_id`` null: no preferred supplier)."""
+
+    supplier_id: int | None
+    supplier_code: str | None
+    supplier_name: str
+    lines: list[ReorderLinePublic]
+    total_value: Decimal
 
 
 class DeadStockPublic(_Out):

@@ -63,7 +63,8 @@ class BodyLimit:
             await self.app(scope, receive, send)
             return
         path: str = scope.get("path", "")
-        limit = UPLOAD_LIMIT_BYTES if path.endswith("/attachments") else MAX_BODY_BYTES
+        uploads = path.endswith(("/attachments", "/documents"))  # photos, asset documents
+        limit = UPLOAD_LIMIT_BYTES if uploads else MAX_BODY_BYTES
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None:
             if not declared.isdigit():

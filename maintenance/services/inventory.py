@@ -14,10 +14,13 @@ unit cost; an issue charges the order the unit cost at the time of the issue.
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_CEILING, Decimal, InvalidOperation
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -25,12 +28,15 @@ from sqlalchemy.orm import Session
 
 from facility.errors import FacilityError
 from maintenance.models import OPEN_STATES, Role, WorkOrder
+from maintenance.models_partners import Supplier
 from maintenance.models_service import (
+    ReservationStatus,
     StockBalance,
     StockCategory,
     StockItem,
     StockMovement,
     StockMovementKind,
+    StockReservation,
     Storeroom,
 )
 from maintenance.services.work_orders import Actor, get_work_order, record_event, team_of
@@ -39,6 +45,8 @@ __all__ = [
     "DeadStock",
     "InsufficientStock",
     "LowStock",
+    "ReorderGroup",
+    "ReorderLine",
     "StockError",
     "Valuation",
     "adjust",
@@ -52,11 +60,18 @@ __all__ = [
     "list_stock",
     "low_stock",
     "receive",
+    "reorder_suggestions",
+    "reserve_parts",
+    "reserved_parts",
     "return_from_work_order",
+    "settle_reservations",
     "transfer",
+    "validate_parts",
     "valuation",
     "work_order_parts",
 ]
+
+log = logging.getLogger(__name__)
 
 _MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})
 _MAX_QTY = Decimal("1e9")
@@ -183,6 +198,8 @@ def _move(
     work_order_id: int | None = None,
     reason: str = "",
     transfer_id: str | None = None,
+    supplier_id: int | None = None,
+    purchase_order_id: int | None = None,
 ) -> StockMovement:
     """Apply one signed movement in the caller's transaction (the caller commits)."""
     balance = _locked_balance(session, item, room)
@@ -205,6 +222,8 @@ def _move(
         reason=reason,
         transfer_id=transfer_id,
         actor=actor,
+        supplier_id=supplier_id,
+        purchase_order_id=purchase_order_id,
     )
     session.add(movement)
     session.flush()
@@ -234,8 +253,10 @@ def receive(
     actor: str,
     reason: str = "",
     now: datetime | None = None,
+    supplier_id: int | None = None,
+    purchase_order_id: int | None = None,
 ) -> StockMovement:
-    """Goods in (a delivery)."""
+    """Goods in (a delivery), optionally from a supplier against a purchase order."""
     try:
         move = _move(
             session,
@@ -246,6 +267,8 @@ def receive(
             actor=actor,
             now=now or datetime.now(UTC),
             reason=reason,
+            supplier_id=supplier_id,
+            purchase_order_id=purchase_order_id,
         )
     except Exception:
         session.rollback()
@@ -256,9 +279,13 @@ def receive(
 
 def _order_for(session: Session, *, work_order_id: int, actor: Actor) -> WorkOrder:
     """An open order the caller may book parts on: a technician only on their own or their
-    team's orders (not the unassigned pool they can see), managers on any."""
+    team's orders (not the unassigned pool they can see), a contractor's staff on their
+    company's orders (the only ones ``get_work_order`` shows them), managers on any."""
     order = get_work_order(session, work_order_id=work_order_id, actor=actor)
-    if actor.role is Role.TECH:
+    if actor.role is Role.CONTRACTOR:
+        if order.contractor_id is None:
+            raise PermissionError(f"work order {work_order_id} is not outsourced to you")
+    elif actor.role is Role.TECH:
         team = team_of(session, actor)
         if order.assignee != actor.username and (team is None or order.team != team):
             raise PermissionError(
@@ -266,7 +293,9 @@ def _order_for(session: Session, *, work_order_id: int, actor: Actor) -> WorkOrd
                 "ask a manager to assign it first"
             )
     elif actor.role not in _MANAGERS:
-        raise PermissionError("booking parts on orders needs the tech, manager or admin role")
+        raise PermissionError(
+            "booking parts on orders needs the tech, contractor, manager or admin role"
+        )
     if order.status not in OPEN_STATES:
         raise StockError(
             f"work order {work_order_id} is {order.status.value}; parts go to open orders"
@@ -624,3 +653,306 @@ def work_order_parts(
     ]
     cost = sum((-m.quantity * m.unit_cost for m, _, _ in rows), Decimal(0))
     return rows, _money(cost)
+
+
+# -- reservations for planned work ----------------------------------------------------------------
+
+
+def validate_parts(session: Session, parts: Sequence[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """A plan's parts list checked against the item and storeroom masters, normalised to
+    ``[{"sku", "quantity" (decimal text), "storeroom"}]``, one line per (item, storeroom)."""
+    merged: dict[tuple[str, str], Decimal] = {}
+    if len(parts) > 100:
+        raise StockError(f"a plan lists at most 100 parts, got {len(parts)}")
+    for position, part in enumerate(parts, 1):
+        if not isinstance(part, Mapping) or set(part) - {"sku", "quantity", "storeroom"}:
+            raise StockError(
+                f"part {position} must be {{sku, quantity, storeroom}}, got {part!r:.80}"
+            )
+        sku, room, raw = part.get("sku"), part.get("storeroom"), part.get("quantity")
+        if not isinstance(sku, str) or not isinstance(room, str):
+            raise StockError(f"part {position} needs sku and storeroom as text")
+        try:
+            quantity = _positive(Decimal(str(raw)) if not isinstance(raw, bool) else Decimal("nan"))
+        except (InvalidOperation, ValueError):
+            raise StockError(
+                f"part {position}: quantity {str(raw)[:20]!r} is not a positive number"
+            ) from None
+        _item(session, sku)
+        _room(session, room)
+        merged[(sku, room)] = merged.get((sku, room), Decimal(0)) + quantity
+    return [
+        {"sku": sku, "quantity": f"{qty.normalize():f}", "storeroom": room}
+        for (sku, room), qty in merged.items()
+    ]
+
+
+def reserve_parts(
+    session: Session,
+    *,
+    order: WorkOrder,
+    parts: Sequence[Mapping[str, Any]],
+    actor: str,
+    now: datetime,
+) -> list[StockReservation]:
+    """Hold a planned order's parts, in the caller's transaction (the caller commits).
+
+    ``reserved`` moves under the same balance row lock as ``on_hand`` (locked in item and
+    storeroom order, so two planners cannot deadlock). A reservation may exceed what is on
+    hand: the planned work is not blocked, and the shortfall shows in
+    :func:`reorder_suggestions`. A part whose item or storeroom has since been removed is
+    noted in the order's audit trail and skipped.
+    """
+    lines: list[tuple[StockItem, Storeroom, Decimal]] = []
+    for part in parts:
+        try:
+            item = _item(session, str(part["sku"]))
+            room = _room(session, str(part["storeroom"]))
+            quantity = _positive(Decimal(str(part["quantity"])))
+        except (StockError, KeyError, InvalidOperation) as exc:
+            record_event(
+                order,
+                actor=actor,
+                kind="parts_not_reserved",
+                now=now,
+                note=f"part {dict(part)!r:.120} skipped: {exc}",
+            )
+            continue
+        lines.append((item, room, quantity))
+    made: list[StockReservation] = []
+    for item, room, quantity in sorted(lines, key=lambda line: (line[0].id, line[1].id)):
+        balance = _locked_balance(session, item, room)
+        balance.reserved = (balance.reserved or Decimal(0)) + quantity
+        reservation = StockReservation(
+            work_order_id=order.id,
+            item_id=item.id,
+            storeroom_id=room.id,
+            quantity=quantity,
+            status=ReservationStatus.RESERVED,
+            created_at=now,
+        )
+        session.add(reservation)
+        made.append(reservation)
+        short = quantity - max(balance.on_hand - (balance.reserved - quantity), Decimal(0))
+        record_event(
+            order,
+            actor=actor,
+            kind="parts_reserved",
+            now=now,
+            note=f"{quantity.normalize():f} {item.unit} {item.sku} in {room.code}"
+            + (f" ({short.normalize():f} short: reorder)" if short > 0 else ""),
+            data={"sku": item.sku, "storeroom": room.code, "quantity": str(quantity)},
+        )
+    session.flush()
+    return made
+
+
+def settle_reservations(
+    session: Session, *, order: WorkOrder, outcome: str, actor: str, now: datetime
+) -> None:
+    """Settle an order's open reservations in the caller's transaction (``transition`` commits).
+
+    ``outcome="resolve"`` consumes them: each reserved quantity is issued to the order as a
+    normal issue movement (so its cost lands on the order and its asset). If the shelf holds
+    less at that moment, what is there is issued and the shortfall is written to the order's
+    audit trail; the resolve itself never fails for want of a part. ``outcome="cancel"``
+    releases them. The reservation rows are locked, so a settled reservation is never settled
+    twice even if two transactions reach here (``transition`` also locks the order first).
+    """
+    if outcome not in ("resolve", "cancel"):
+        return
+    open_reservations = list(
+        session.scalars(
+            sa.select(StockReservation)
+            .where(
+                StockReservation.work_order_id == order.id,
+                StockReservation.status == ReservationStatus.RESERVED,
+            )
+            .order_by(StockReservation.item_id, StockReservation.storeroom_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    )
+    for reservation in open_reservations:
+        item = session.get(StockItem, reservation.item_id)
+        room = session.get(Storeroom, reservation.storeroom_id)
+        assert item is not None  # foreign keys
+        assert room is not None
+        balance = _locked_balance(session, item, room)
+        balance.reserved = max(balance.reserved - reservation.quantity, Decimal(0))
+        reservation.settled_at = now
+        if outcome == "cancel":
+            reservation.status = ReservationStatus.RELEASED
+            record_event(
+                order,
+                actor=actor,
+                kind="parts_released",
+                now=now,
+                note=f"{reservation.quantity.normalize():f} {item.unit} {item.sku} back to "
+                f"{room.code}'s available stock",
+            )
+            continue
+        reservation.status = ReservationStatus.CONSUMED
+        take = min(reservation.quantity, balance.on_hand)
+        if take > 0:
+            move = _move(
+                session,
+                kind=StockMovementKind.ISSUE,
+                item=item,
+                room=room,
+                delta=-take,
+                actor=actor,
+                now=now,
+                work_order_id=order.id,
+                reason="reserved for planned maintenance",
+            )
+            reservation.movement_id = move.id
+            record_event(
+                order,
+                actor=actor,
+                kind="parts_issued",
+                now=now,
+                note=f"{take.normalize():f} {item.unit} {item.sku} from {room.code} (reserved)",
+                data={"sku": item.sku, "quantity": str(take), "unit_cost": str(item.unit_cost)},
+            )
+        short = reservation.quantity - take
+        if short > 0:
+            log.warning("work order %s resolved %s %s short", order.id, short, item.sku)
+            record_event(
+                order,
+                actor=actor,
+                kind="parts_shortfall",
+                now=now,
+                note=f"{short.normalize():f} {item.unit} {item.sku} reserved but not in "
+                f"{room.code} at resolve; book them with an issue when they arrive",
+                data={"sku": item.sku, "storeroom": room.code, "short": str(short)},
+            )
+    session.flush()
+
+
+def reserved_parts(session: Session, *, work_order_id: int) -> list[tuple[StockReservation, str]]:
+    """An order's reservations (any status) with their SKUs, oldest first."""
+    rows = session.execute(
+        sa.select(StockReservation, StockItem.sku)
+        .join(StockItem, StockItem.id == StockReservation.item_id)
+        .where(StockReservation.work_order_id == work_order_id)
+        .order_by(StockReservation.id)
+    )
+    return [(row[0], row[1]) for row in rows]
+
+
+# -- reorder suggestions --------------------------------------------------------------------------
+@dataclass(frozen=True, slots=True)
+class ReorderLine:
+    """One item to order: what is there, what is promised, and how much to buy."""
+
+    sku: str
+    name: str
+    unit: str
+    on_hand: Decimal
+    reserved: Decimal
+    #: on hand minus reserved (negative when planned work needs more than the shelves hold).
+    available: Decimal
+    reorder_point: Decimal
+    max_stock: Decimal
+    suggested_qty: Decimal
+    unit_cost: Decimal
+    line_value: Decimal
+
+
+@dataclass(frozen=True, slots=True)
+class ReorderGroup:
+    """The lines to order from one supplier (``supplier_id`` None: no preferred supplier)."""
+
+    supplier_id: int | None
+    supplier_code: str | None
+    supplier_name: str
+    lines: tuple[ReorderLine, ...]
+    total_value: Decimal
+
+
+def _suggested(item: StockItem, available: Decimal) -> Decimal:
+    """Min/max: fill up to ``max_stock`` when set; else whole reorder quantities (the reorder
+    point's worth when none is set, one unit at a time when neither is) until the available
+    stock is back above the reorder point, which covers any reserved shortfall too."""
+    need = item.reorder_point - available  # what it takes to reach the reorder point
+    if item.max_stock > 0 and item.max_stock - available > need:
+        return item.max_stock - available
+    batch = item.reorder_qty if item.reorder_qty > 0 else item.reorder_point
+    if batch <= 0:  # no reorder point: only a reserved shortfall brings it here
+        return need.to_integral_value(rounding=ROUND_CEILING)
+    return batch * max(1, int(need // batch) + 1)
+
+
+def reorder_suggestions(session: Session) -> list[ReorderGroup]:
+    """What to buy, grouped by each item's preferred supplier.
+
+    An item is listed when its available stock (on hand minus reserved, all storerooms) is at
+    or below its reorder point, or below zero (reserved for planned work beyond the shelves)
+    for items without a reorder point. Groups come in supplier-code order, the items without
+    a preferred supplier last.
+    """
+    totals = {
+        item_id: (Decimal(on_hand or 0), Decimal(reserved or 0))
+        for item_id, on_hand, reserved in session.execute(
+            sa.select(
+                StockBalance.item_id,
+                sa.func.sum(StockBalance.on_hand),
+                sa.func.sum(StockBalance.reserved),
+            ).group_by(StockBalance.item_id)
+        )
+    }
+    suppliers = {
+        supplier.id: supplier
+        for supplier in session.scalars(
+            sa.select(Supplier).where(
+                Supplier.id.in_(
+                    sa.select(StockItem.preferred_supplier_id).where(
+                        StockItem.preferred_supplier_id.is_not(None)
+                    )
+                )
+            )
+        )
+    }
+    groups: dict[int | None, list[ReorderLine]] = {}
+    for item in session.scalars(sa.select(StockItem).order_by(StockItem.sku)):
+        on_hand, reserved = totals.get(item.id, (Decimal(0), Decimal(0)))
+        available = on_hand - reserved
+        tracked = item.reorder_point > 0 and available <= item.reorder_point
+        if not tracked and available >= 0:
+            continue
+        qty = _suggested(item, available)
+        groups.setdefault(item.preferred_supplier_id, []).append(
+            ReorderLine(
+                item.sku,
+                item.name,
+                item.unit,
+                on_hand,
+                reserved,
+                available,
+                item.reorder_point,
+                item.max_stock,
+                qty,
+                _money(item.unit_cost),
+                _money(qty * item.unit_cost),
+            )
+        )
+
+    def order_key(supplier_id: int | None) -> tuple[int, str]:
+        supplier = suppliers.get(supplier_id) if supplier_id is not None else None
+        return (1, "") if supplier is None else (0, supplier.code)
+
+    result: list[ReorderGroup] = []
+    for supplier_id in sorted(groups, key=order_key):
+        supplier = suppliers.get(supplier_id) if supplier_id is not None else None
+        lines = tuple(groups[supplier_id])
+        result.append(
+            ReorderGroup(
+                supplier.id if supplier else None,
+                supplier.code if supplier else None,
+                supplier.name if supplier else "no preferred supplier",
+                lines,
+                _money(sum((line.line_value for line in lines), Decimal(0))),
+            )
+        )
+    return result

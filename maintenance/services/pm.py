@@ -8,7 +8,8 @@ Three triggers (one per plan; see :class:`maintenance.models_service.PmPlan`):
   due ``interval`` after the last completion (``resolved_at`` of the plan's previous order). A
   wall time that does not exist on a DST spring-forward day moves forward by the gap (02:30 →
   03:30); an ambiguous one on the fall-back day is its first occurrence.
-* **runtime**: run hours from the device's ``state`` readings (1 = running). A reading vouches
+* **runtime**: run hours from the device's ``state`` readings (1 = running; another boolean
+  metric such as an air handler's ``fan`` when the plan names it). A reading vouches
   for the device's state until the next reading, but for at most ``max_gap_s``: silence longer
   than that is an offline period and is not counted as running, whatever the last state was.
 * **meter**: a cumulative counter (``energy`` in kWh by default). Consumption is the sum of the
@@ -21,6 +22,27 @@ units), and never twice for one occurrence: it inserts a :class:`PmOccurrence` f
 unique index on (plan, occurrence key) lets exactly one of several racing schedulers through.
 A scheduler that was down for several periods creates one order for the latest due occurrence,
 not a pile of stale ones.
+
+Two more triggers:
+
+* **cron**: a five-field cron expression evaluated on the site's wall clock, ``lead`` in days.
+  On a spring-forward day a job inside the skipped hour runs once, moved forward by the gap
+  (02:30 → 03:30); on a fall-back day a job inside the repeated hour runs once, at its first
+  occurrence (an hourly job does not run twice in the doubled hour).
+* **condition**: a rule of the rules engine. When that rule's alert opens an order for an
+  asset the plan covers, :func:`apply_condition_plan` turns it into this plan's preventive
+  order (its checklist and parts) instead of a plain corrective one; the one-open-order-per-
+  (rule, asset) guarantee stays with the work-order service.
+
+Runtime and meter plans keep a checkpoint (``progress_at/progress_value/progress_state``): the
+usage counted up to a reading somewhat in the past (``max(max_gap_s, 15 min)`` behind the pass,
+so readings that arrive a little late still count) and what must be carried over that reading.
+A pass reads only the telemetry after it, and the result equals the from-scratch count.
+Readings that arrive later than that settle window, stamped before the checkpoint, are not
+counted.
+
+Plans may list ``parts``; each generated order reserves them (see
+:func:`maintenance.services.inventory.reserve_parts`).
 """
 
 from __future__ import annotations
@@ -28,19 +50,22 @@ from __future__ import annotations
 import calendar
 import logging
 import math
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import sqlalchemy as sa
+from croniter import croniter
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from facility.errors import FacilityError, WorkOrderError
+from facility.errors import ConfigError, FacilityError, WorkOrderError
 from facility.types import ReadingStore
 from maintenance.models import (
     Asset,
+    ChecklistItem,
     ChecklistTemplate,
     Site,
     WorkOrder,
@@ -49,20 +74,25 @@ from maintenance.models import (
     WorkOrderType,
 )
 from maintenance.models_service import PmOccurrence, PmPlan, PmTriggerKind, ScheduleMode, TimeUnit
-from maintenance.services.work_orders import create_work_order
+from maintenance.services import inventory
+from maintenance.services.work_orders import create_work_order, record_event
 
 __all__ = [
     "SCHEDULER",
     "Compliance",
+    "CronExpressionError",
     "ForecastItem",
     "GeneratedOrder",
     "PlanError",
     "PlanNotFound",
     "Progress",
     "add_interval",
+    "apply_condition_plan",
     "approve_plan",
     "compliance",
+    "condition_plan_for",
     "create_plan",
+    "cron_occurrences",
     "forecast",
     "get_plan",
     "list_plans",
@@ -70,6 +100,7 @@ __all__ = [
     "run_pm_scheduler",
     "runtime_progress",
     "to_utc",
+    "validate_cron",
 ]
 
 log = logging.getLogger(__name__)
@@ -87,6 +118,10 @@ class PlanError(FacilityError):
 
 class PlanNotFound(PlanError):
     """No plan with that id."""
+
+
+class CronExpressionError(PlanError, ConfigError):
+    """A cron expression that is not five valid fields (a plan error and a config error)."""
 
 
 # -- pure calendar arithmetic ---------------------------------------------------------------------
@@ -129,6 +164,77 @@ def latest_fixed_occurrence(
     return k
 
 
+# -- pure cron arithmetic -------------------------------------------------------------------------
+_CRON_MAX_LEN = 120
+
+
+def validate_cron(expression: str) -> str:
+    """The expression, whitespace-normalised, if it is five valid cron fields; else raise."""
+    fields = expression.split()
+    if len(expression) > _CRON_MAX_LEN or len(fields) != 5:
+        raise CronExpressionError(
+            f"cron {expression[:40]!r} must be five fields (minute hour day month weekday), "
+            "e.g. '30 2 * * 1' for Mondays at 02:30"
+        )
+    normal = " ".join(fields)
+    try:
+        valid = croniter.is_valid(normal)
+        if valid:  # a date that never comes (Feb 30) is valid syntax but never runs
+            croniter(normal, datetime(2000, 1, 1)).get_next(datetime)
+    except Exception:  # croniter's own errors, raised past is_valid for impossible dates
+        valid = False
+    if not valid:
+        raise CronExpressionError(
+            f"cron {normal[:40]!r} is not a valid expression; e.g. '0 6 1 * *' runs at 06:00 on "
+            "the first of each month"
+        )
+    return normal
+
+
+def cron_occurrences(
+    expression: str, zone: ZoneInfo, *, after: datetime, until: datetime, limit: int = 10_000
+) -> Iterator[tuple[datetime, datetime]]:
+    """(local wall time, UTC instant) of each run in (``after``, ``until``], in order.
+
+    The expression is evaluated on naive wall time, so DST never moves a run; each wall time
+    then becomes an instant with :func:`to_utc`. A run inside the spring-forward gap moves
+    forward by the gap; when that lands on (or before) a run already given, it is dropped, so
+    every instant runs once. The fall-back hour's wall times are visited once, at their first
+    occurrence.
+    """
+    start_local = after.astimezone(zone).replace(tzinfo=None)
+    runs = croniter(expression, start_local - timedelta(hours=3))
+    last_utc: datetime | None = None
+    for _ in range(limit * 4):
+        local = runs.get_next(datetime)
+        instant = to_utc(local, zone)
+        if instant > until:
+            return
+        if instant <= after or (last_utc is not None and instant <= last_utc):
+            continue
+        last_utc = instant
+        yield local, instant
+        limit -= 1
+        if limit <= 0:
+            return
+
+
+def latest_cron_occurrence(
+    expression: str, zone: ZoneInfo, *, until: datetime
+) -> tuple[datetime, datetime] | None:
+    """The last run at or before ``until`` (within the past 400 days), or None."""
+    start_local = (until + timedelta(hours=3)).astimezone(zone).replace(tzinfo=None)
+    runs = croniter(expression, start_local)
+    for _ in range(10_000):
+        local = runs.get_prev(datetime)
+        instant = to_utc(local, zone)
+        if instant <= until:
+            return local, instant
+        if until - instant > timedelta(days=400):
+            break
+    return None
+
+
 # -- pure telemetry arithmetic --------------------------------------------------------------------
 @dataclass(frozen=True, slots=True)
 class Progress:
@@ -147,11 +253,14 @@ class Progress:
         if threshold <= 0:
             return self.start
         previous: tuple[datetime, float] | None = None
+        # float sums drift by ~1e-15 per addition: a count that should land exactly on the
+        # threshold must not miss it (and then wait through an idle period) by rounding
+        reached = threshold - 1e-9 * max(1.0, threshold)
         for ts, value in self.points:
-            if value >= threshold:
+            if value >= reached:
                 if previous is None or value == previous[1]:
                     return ts
-                share = (threshold - previous[1]) / (value - previous[1])
+                share = min(1.0, max(0.0, (threshold - previous[1]) / (value - previous[1])))
                 return previous[0] + (ts - previous[0]) * share
             previous = (ts, value)
         return None
@@ -260,8 +369,8 @@ def create_plan(
     *,
     name: str,
     trigger: PmTriggerKind,
-    interval: float,
     actor: str,
+    interval: float = 1.0,
     description: str = "",
     asset_codes: Sequence[str] = (),
     asset_type: str | None = None,
@@ -277,9 +386,17 @@ def create_plan(
     lead: float = 0.0,
     grace_h: float = 24.0,
     starts_at: datetime | None = None,
+    cron: str | None = None,
+    rule: str | None = None,
+    parts: Sequence[Mapping[str, Any]] = (),
     now: datetime | None = None,
 ) -> PmPlan:
-    """Validate and store a plan (not yet approved: the scheduler ignores it until then)."""
+    """Validate and store a plan (not yet approved: the scheduler ignores it until then).
+
+    ``interval`` counts days/weeks/months (calendar), run hours (runtime) or counter units
+    (meter); cron plans take ``cron`` and condition plans ``rule`` instead. ``parts`` are
+    reserved for every order the plan generates.
+    """
     now = now or datetime.now(UTC)
     if interval <= 0 or not math.isfinite(interval):
         raise PlanError(f"interval must be a positive number, got {interval!r}")
@@ -302,7 +419,23 @@ def create_plan(
         and session.get(ChecklistTemplate, checklist_template_id) is None
     ):
         raise PlanError(f"checklist template {checklist_template_id} does not exist")
-    if trigger is PmTriggerKind.CALENDAR:
+    try:
+        parts_list = inventory.validate_parts(session, parts)
+    except inventory.StockError as exc:
+        raise PlanError(f"parts: {exc}") from None
+    if trigger is PmTriggerKind.CRON:
+        if not cron:
+            raise PlanError("a cron plan needs cron, e.g. '0 6 * * 1' (Mondays 06:00)")
+        cron = validate_cron(cron)
+        if not codes and not asset_type:
+            raise PlanError("a cron plan names asset_codes or an asset_type")
+        metric = None
+    elif trigger is PmTriggerKind.CONDITION:
+        if not rule or not rule.strip() or len(rule) > 100:
+            raise PlanError("a condition plan needs rule: the name of a rule (up to 100 chars)")
+        rule = rule.strip()
+        metric = None
+    elif trigger is PmTriggerKind.CALENDAR:
         if unit is None or anchor_local is None:
             raise PlanError("a calendar plan needs unit (day|week|month) and anchor_local")
         if interval != int(interval):
@@ -316,7 +449,8 @@ def create_plan(
             raise PlanError(f"a {trigger.value} plan needs the device whose readings drive it")
         if len(codes) > 1 or asset_type:
             raise PlanError(f"a {trigger.value} plan follows one device: name at most one asset")
-        metric = "state" if trigger is PmTriggerKind.RUNTIME else (metric or "energy")
+        # runtime: a boolean "running" metric, ``state`` unless the device reports e.g. ``fan``
+        metric = metric or ("state" if trigger is PmTriggerKind.RUNTIME else "energy")
         if max_gap_s <= 0:
             raise PlanError("max_gap_s must be positive")
     if session.scalar(sa.select(PmPlan.id).where(PmPlan.name == name)) is not None:
@@ -334,12 +468,15 @@ def create_plan(
         unit=unit if trigger is PmTriggerKind.CALENDAR else None,
         mode=mode,
         anchor_local=anchor_local if trigger is PmTriggerKind.CALENDAR else None,
-        device=device if trigger is not PmTriggerKind.CALENDAR else None,
+        device=device if trigger in (PmTriggerKind.RUNTIME, PmTriggerKind.METER) else None,
         metric=metric,
         max_gap_s=max_gap_s,
         lead=lead,
         grace_h=grace_h,
         starts_at=starts_at or now,
+        cron=cron if trigger is PmTriggerKind.CRON else None,
+        rule=rule if trigger is PmTriggerKind.CONDITION else None,
+        parts=parts_list,
         created_by=actor,
         created_at=now,
     )
@@ -429,15 +566,121 @@ def _samples(
         cursor = page.next_cursor
 
 
-def _progress(plan: PmPlan, readings: ReadingStore, now: datetime) -> Progress:
+@dataclass(frozen=True, slots=True)
+class _Checkpoint:
+    """Usage counted up to one reading, and what a later pass must carry over from it."""
+
+    #: The carried reading: it vouches for the state after it (runtime) or is the counter's
+    #: last value (meter); the count up to its timestamp is ``value``.
+    sample: tuple[datetime, float]
+    value: float
+    #: When the count last rose (the extrapolated forecast measures the rate up to there).
+    last_point: datetime | None
+
+
+def _utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _plan_signature(plan: PmPlan) -> dict[str, Any]:
+    return {
+        "device": plan.device,
+        "metric": plan.metric,
+        "starts_at": _utc(plan.starts_at).isoformat(),
+        "max_gap_s": plan.max_gap_s,
+    }
+
+
+def _load_checkpoint(plan: PmPlan, now: datetime) -> _Checkpoint | None:
+    """The plan's checkpoint if it still describes this plan and lies before ``now``."""
+    state = plan.progress_state
+    if plan.progress_at is None or plan.progress_value is None or not isinstance(state, dict):
+        return None
+    try:
+        if state.get("plan") != _plan_signature(plan):
+            return None  # device, metric or start changed since: count from scratch
+        at = datetime.fromisoformat(str(state["ts"]))
+        last = state.get("last_point_at")
+        checkpoint = _Checkpoint(
+            (at, float(state["value"])),
+            float(plan.progress_value),
+            datetime.fromisoformat(last) if isinstance(last, str) else None,
+        )
+    except (KeyError, TypeError, ValueError):
+        return None
+    if at > now or at < _utc(plan.starts_at):
+        return None
+    return checkpoint
+
+
+def _save_checkpoint(plan: PmPlan, checkpoint: _Checkpoint) -> None:
+    at, value = checkpoint.sample
+    plan.progress_at = at
+    plan.progress_value = checkpoint.value
+    plan.progress_state = {
+        "ts": at.isoformat(),
+        "value": value,
+        "last_point_at": checkpoint.last_point.isoformat() if checkpoint.last_point else None,
+        "plan": _plan_signature(plan),
+    }
+
+
+def _count(
+    plan: PmPlan, samples: Sequence[tuple[datetime, float]], start: datetime, end: datetime
+) -> Progress:
+    if plan.trigger is PmTriggerKind.RUNTIME:
+        return runtime_progress(samples, start=start, end=end, max_gap_s=plan.max_gap_s)
+    return meter_progress(samples, start=start, end=end)
+
+
+def _progress(
+    plan: PmPlan, readings: ReadingStore, now: datetime, *, checkpoint: bool = True
+) -> tuple[Progress, _Checkpoint | None]:
+    """Usage since ``starts_at`` up to ``now``, and the checkpoint to keep for the next pass.
+
+    With a checkpoint only readings after its carried reading are read; the count is split at
+    the last reading before the settle window (``max(max_gap_s, 15 min)`` before ``now``) into
+    the part that becomes the new checkpoint and the part that is counted again next time.
+    Both parts are the pure functions above on consecutive slices, so the sum equals the
+    from-scratch count (runtime: a reading's window never reaches past the next reading;
+    meter: the carried reading is the counter value the next increase is measured from).
+    """
     assert plan.device is not None
     assert plan.metric is not None
-    if plan.trigger is PmTriggerKind.RUNTIME:
-        lookback = plan.starts_at - timedelta(seconds=plan.max_gap_s)
-        samples = _samples(readings, plan.device, plan.metric, lookback, now)
-        return runtime_progress(samples, start=plan.starts_at, end=now, max_gap_s=plan.max_gap_s)
-    samples = _samples(readings, plan.device, plan.metric, plan.starts_at, now)
-    return meter_progress(samples, start=plan.starts_at, end=now)
+    starts_at = _utc(plan.starts_at)
+    saved = _load_checkpoint(plan, now) if checkpoint else None
+    if saved is not None:
+        start, base = saved.sample[0], saved.value
+        read_from = start
+    else:
+        start, base = starts_at, 0.0
+        runtime = plan.trigger is PmTriggerKind.RUNTIME
+        read_from = starts_at - timedelta(seconds=plan.max_gap_s) if runtime else starts_at
+    samples = list(_samples(readings, plan.device, plan.metric, read_from, now))
+    if saved is not None:
+        samples = [saved.sample, *(s for s in samples if s[0] > start)]
+    settle = now - timedelta(seconds=max(plan.max_gap_s, 900.0))
+    split: int | None = None
+    for index in range(len(samples) - 1, -1, -1):
+        if samples[index][0] <= settle:
+            split = index if samples[index][0] >= start else None
+            break
+    points: list[tuple[datetime, float]] = []
+    if saved is not None and saved.last_point is not None:
+        points.append((saved.last_point, base))
+    new: _Checkpoint | None = None
+    if split is not None:
+        cut = samples[split][0]
+        head = _count(plan, samples[: split + 1], start, cut)
+        points.extend((ts, base + value) for ts, value in head.points)
+        base += head.total
+        last_point = head.points[-1][0] if head.points else (saved.last_point if saved else None)
+        new = _Checkpoint(samples[split], base, last_point)
+        tail = _count(plan, samples[split:], cut, now)
+    else:
+        tail = _count(plan, samples, start, now)
+    points.extend((ts, base + value) for ts, value in tail.points)
+    return Progress(tuple(points), starts_at, now), new
 
 
 def _calendar_dues(session: Session, plan: PmPlan, asset: Asset, *, until: datetime) -> list[_Due]:
@@ -478,11 +721,11 @@ def _calendar_dues(session: Session, plan: PmPlan, asset: Asset, *, until: datet
 
 def _telemetry_due(
     session: Session, plan: PmPlan, readings: ReadingStore, now: datetime
-) -> tuple[Progress, int, Asset | None]:
-    progress = _progress(plan, readings, now)
+) -> tuple[Progress, int, Asset | None, _Checkpoint | None]:
+    progress, checkpoint = _progress(plan, readings, now)
     assets = _plan_assets(session, plan)
     k = math.floor((progress.total + plan.lead) / plan.interval + 1e-9)
-    return progress, k, assets[0] if assets else None
+    return progress, k, assets[0] if assets else None, checkpoint
 
 
 def _generate(session: Session, plan: PmPlan, due: _Due, *, now: datetime) -> GeneratedOrder | None:
@@ -522,8 +765,35 @@ def _generate(session: Session, plan: PmPlan, due: _Due, *, now: datetime) -> Ge
         now=now,
     )  # commits the occurrence together with the order
     occurrence.work_order_id = order.id
+    _equip(session, plan, order, now=now)
     session.commit()
     return GeneratedOrder(plan.id, due.key, due.due_at, order.id)
+
+
+def _equip(session: Session, plan: PmPlan, order: WorkOrder, *, now: datetime) -> None:
+    """Give a plan's order the plan's own checklist (unless a matching template already
+    copied it) and reserve the plan's parts, in the caller's transaction."""
+    template = (
+        session.get(ChecklistTemplate, plan.checklist_template_id)
+        if plan.checklist_template_id is not None
+        else None
+    )
+    if template is not None and all(item.template != template.name for item in order.checklist):
+        position = max((item.position for item in order.checklist), default=-1) + 1
+        for offset, item in enumerate(template.items):
+            order.checklist.append(
+                ChecklistItem(
+                    position=position + offset,
+                    template=template.name,
+                    label=str(item["label"]),
+                    kind=str(item["kind"]),
+                    required=bool(item.get("required", True)),
+                    min_value=item.get("min"),
+                    max_value=item.get("max"),
+                )
+            )
+    if plan.parts:
+        inventory.reserve_parts(session, order=order, parts=plan.parts, actor=SCHEDULER, now=now)
 
 
 def _active_plans(session: Session) -> list[PmPlan]:
@@ -561,11 +831,17 @@ def _schedule_plan(
 ) -> list[GeneratedOrder]:
     generated: list[GeneratedOrder] = []
     dues: list[_Due] = []
+    checkpoint: _Checkpoint | None = None
+    if plan.trigger is PmTriggerKind.CONDITION:
+        return []  # ordered by its rule's alerts (apply_condition_plan), not by the clock
     if plan.trigger is PmTriggerKind.CALENDAR:
         for asset in _plan_assets(session, plan):
             dues.extend(_calendar_dues(session, plan, asset, until=now))
+    elif plan.trigger is PmTriggerKind.CRON:
+        for asset in _plan_assets(session, plan):
+            dues.extend(_cron_dues(session, plan, asset, until=now))
     else:
-        progress, k, device_asset = _telemetry_due(session, plan, readings, now)
+        progress, k, device_asset, checkpoint = _telemetry_due(session, plan, readings, now)
         if k >= 1:
             due_at = progress.estimate(k * plan.interval) or now
             dues.append(_Due(f"{plan.trigger.value}:{k}", due_at, device_asset, None))
@@ -576,7 +852,109 @@ def _schedule_plan(
                 "PM plan %s: ordered occurrence %s as #%s", plan.id, due.key, result.work_order_id
             )
             generated.append(result)
+    if checkpoint is not None:
+        # after the orders: a pass that failed before here recounts from the old checkpoint
+        _save_checkpoint(plan, checkpoint)
+        session.commit()
     return generated
+
+
+def _cron_dues(session: Session, plan: PmPlan, asset: Asset, *, until: datetime) -> list[_Due]:
+    """The latest cron run whose lead window opened by ``until`` and that is not older than
+    the plan (a new weekly plan does not order last week's run)."""
+    assert plan.cron is not None
+    zone = _plan_zone(session, plan)
+    lead = timedelta(days=plan.lead)
+    latest = latest_cron_occurrence(plan.cron, zone, until=until + lead)
+    if latest is None or latest[1] < _utc(plan.starts_at):
+        return []
+    local, due = latest
+    return [_Due(f"a{asset.id}@{local.isoformat(timespec='minutes')}", due, asset, due - lead)]
+
+
+# -- condition plans ------------------------------------------------------------------------------
+def condition_plan_for(session: Session, *, rule: str, asset: Asset | None) -> PmPlan | None:
+    """The approved, active condition plan for ``rule`` that covers ``asset`` (lowest id).
+
+    A plan covers an asset it names, an asset of its type (and site, if it has one), or, when
+    it names neither, every asset the rule fires on.
+    """
+    plans = session.scalars(
+        sa.select(PmPlan)
+        .where(
+            PmPlan.trigger == PmTriggerKind.CONDITION,
+            PmPlan.rule == rule,
+            PmPlan.active.is_(True),
+            PmPlan.approved_at.is_not(None),
+        )
+        .order_by(PmPlan.id)
+    )
+    for plan in plans:
+        if plan.asset_codes:
+            if asset is not None and asset.code in plan.asset_codes:
+                return plan
+        elif plan.asset_type:
+            if (
+                asset is not None
+                and asset.asset_type == plan.asset_type
+                and (plan.site_id is None or asset.site_id == plan.site_id)
+            ):
+                return plan
+        else:
+            return plan
+    return None
+
+
+def apply_condition_plan(session: Session, *, order: WorkOrder, now: datetime) -> PmPlan | None:
+    """Make a rule's new order the preventive order of the condition plan that covers it.
+
+    Called by the work-order service in the transaction that opens the order (so the one-open-
+    order-per-(rule, asset) index still decides); does nothing without such a plan. The order
+    becomes ``preventive`` with the plan's title, checklist and reserved parts; unrecorded
+    checklist items of corrective-only templates are dropped, and the occurrence is recorded
+    so compliance counts it.
+    """
+    if order.rule is None:
+        return None
+    plan = condition_plan_for(session, rule=order.rule, asset=order.asset)
+    if plan is None:
+        return None
+    order.order_type = WorkOrderType.PREVENTIVE
+    order.title = f"PM: {plan.name} ({order.title})"[:200]
+    order.description = (
+        f"Preventive maintenance from plan {plan.name!r}, triggered by rule {order.rule!r}; "
+        f"estimated labour {plan.estimated_labour_h:g} h.\n\n{order.description}"
+    )
+    corrective = set(
+        session.scalars(
+            sa.select(ChecklistTemplate.name).where(
+                ChecklistTemplate.order_type == WorkOrderType.CORRECTIVE.value
+            )
+        )
+    )
+    for item in [i for i in order.checklist if i.template in corrective and i.outcome is None]:
+        order.checklist.remove(item)
+    session.add(
+        PmOccurrence(
+            plan_id=plan.id,
+            occurrence_key=f"alert:{order.id}",
+            asset_id=order.asset_id,
+            due_at=now,
+            generated_at=now,
+            work_order_id=order.id,
+        )
+    )
+    record_event(
+        order,
+        actor=SCHEDULER,
+        kind="pm_condition",
+        now=now,
+        note=f"rule {order.rule} fired: preventive order of plan {plan.name!r}",
+        data={"plan_id": plan.id},
+    )
+    _equip(session, plan, order, now=now)
+    session.flush()
+    return plan
 
 
 # -- forecast and compliance ----------------------------------------------------------------------
@@ -650,8 +1028,18 @@ def forecast(
                     local = add_interval(anchor, k * interval, plan.unit)
                     add(f"a{asset.id}@{local.isoformat(timespec='minutes')}", due_at, asset)
                     k += 1
+        elif plan.trigger is PmTriggerKind.CRON:
+            assert plan.cron is not None
+            zone = _plan_zone(session, plan)
+            for asset in _plan_assets(session, plan):
+                for local, due_at in cron_occurrences(
+                    plan.cron, zone, after=now, until=horizon, limit=2_000
+                ):
+                    add(f"a{asset.id}@{local.isoformat(timespec='minutes')}", due_at, asset)
+        elif plan.trigger is PmTriggerKind.CONDITION:
+            continue  # no date: it comes when its rule fires
         else:
-            progress, _, device_asset = _telemetry_due(session, plan, readings, now)
+            progress, _, device_asset, _ = _telemetry_due(session, plan, readings, now)
             k = math.floor(progress.total / plan.interval + 1e-9) + 1
             while (when := progress.estimate(k * plan.interval)) is not None and when <= horizon:
                 add(f"{plan.trigger.value}:{k}", when, device_asset, estimated=True)

@@ -28,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from prometheus_client import Counter
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import InstrumentedAttribute, Session, selectinload
+from sqlalchemy.orm import InstrumentedAttribute, Session, object_session, selectinload
 
 from facility.errors import InvalidTransition, WorkOrderError, WorkOrderNotFound
 from facility.types import Alert, AlertState, Reading, ReadingStore, Severity
@@ -115,16 +115,18 @@ class Action:
 
 
 _TECH = frozenset({Role.TECH})
+#: Who works orders in the field: technicians on theirs, a contractor's staff on their company's.
+_FIELD = frozenset({Role.TECH, Role.CONTRACTOR})
 _REQ = frozenset({Role.REQUESTER})
 
 ACTIONS: dict[str, Action] = {
     a.name: a
     for a in (
         Action("assign", frozenset({S.NEW, S.ASSIGNED, S.REOPENED}), S.ASSIGNED, _MANAGERS),
-        Action("start", frozenset({S.ASSIGNED, S.REOPENED}), S.IN_PROGRESS, _MANAGERS, _TECH),
-        Action("hold", frozenset({S.IN_PROGRESS}), S.ON_HOLD, _MANAGERS, _TECH),
-        Action("resume", frozenset({S.ON_HOLD}), S.IN_PROGRESS, _MANAGERS, _TECH),
-        Action("resolve", frozenset({S.IN_PROGRESS}), S.RESOLVED, _MANAGERS, _TECH),
+        Action("start", frozenset({S.ASSIGNED, S.REOPENED}), S.IN_PROGRESS, _MANAGERS, _FIELD),
+        Action("hold", frozenset({S.IN_PROGRESS}), S.ON_HOLD, _MANAGERS, _FIELD),
+        Action("resume", frozenset({S.ON_HOLD}), S.IN_PROGRESS, _MANAGERS, _FIELD),
+        Action("resolve", frozenset({S.IN_PROGRESS}), S.RESOLVED, _MANAGERS, _FIELD),
         Action("verify", frozenset({S.RESOLVED}), S.VERIFIED, _MANAGERS, _REQ),
         Action("reopen", frozenset({S.RESOLVED}), S.REOPENED, _MANAGERS, _REQ),
         Action("close", frozenset({S.VERIFIED}), S.CLOSED, _MANAGERS),
@@ -149,7 +151,18 @@ def _owns(order: WorkOrder, actor: Actor, team: str | None) -> bool:
         return order.assignee == actor.username or (team is not None and order.team == team)
     if actor.role is Role.REQUESTER:
         return order.created_by == actor.username
+    if actor.role is Role.CONTRACTOR:
+        # A contractor's company comes from their user row, not the token, so moving a
+        # person to another company (or removing it) takes effect at once.
+        session = object_session(order)
+        company = session.scalar(_company_of(actor)) if session is not None else None
+        return company is not None and order.contractor_id == company
     return False
+
+
+def _company_of(actor: Actor) -> sa.Select[int | None]:
+    """The supplier (company) a contractor user works for; NULL for anyone else."""
+    return sa.select(User.supplier_id).where(User.username == actor.username, User.active.is_(True))
 
 
 def _may(spec: Action, order: WorkOrder, actor: Actor, team: str | None) -> bool:
@@ -179,11 +192,22 @@ def team_of(session: Session, actor: Actor) -> str | None:
 def visible_to(actor: Actor, team: str | None) -> sa.ColumnElement[bool]:
     """The orders a caller may see: managers all; technicians theirs, their team's and the
     unassigned pool (so nobody has to wait for a manager to learn that the chiller failed; they
-    still cannot move an order until it is assigned); requesters those they raised."""
+    still cannot move an order until it is assigned); requesters those they raised; a
+    contractor's staff only the orders outsourced to their company (an outsourced order is not
+    in the in-house pool)."""
     if actor.role in _MANAGERS:
         return sa.true()
+    if actor.role is Role.CONTRACTOR:
+        return sa.and_(
+            WorkOrder.contractor_id.is_not(None),
+            WorkOrder.contractor_id == _company_of(actor).scalar_subquery(),
+        )
     if actor.role is Role.TECH:
-        pool = sa.and_(WorkOrder.assignee.is_(None), WorkOrder.team.is_(None))
+        pool = sa.and_(
+            WorkOrder.assignee.is_(None),
+            WorkOrder.team.is_(None),
+            WorkOrder.contractor_id.is_(None),
+        )
         mine = WorkOrder.assignee == actor.username
         return sa.or_(mine, WorkOrder.team == team, pool) if team else sa.or_(mine, pool)
     return WorkOrder.created_by == actor.username
@@ -443,6 +467,9 @@ def apply_alert(
         note=alert.message,
         evidence=data,
     )
+    from maintenance.services.pm import apply_condition_plan  # pm builds on this module
+
+    apply_condition_plan(session, order=order, now=now)  # a condition PM plan's order, if any
     session.commit()
     WORK_ORDERS_CREATED.labels(source=WorkOrderSource.RULE.value).inc()
     log.info("work order %d opened: %s", order.id, order.title)
@@ -684,6 +711,7 @@ def list_work_orders(
     actor: Actor | None = None,
     limit: int = 100,
     offset: int = 0,
+    contractor_id: int | None = None,
 ) -> tuple[list[WorkOrder], int]:
     """A filtered, sorted page of orders and the total matching count."""
     query = sa.select(WorkOrder)
@@ -701,6 +729,8 @@ def list_work_orders(
         query = query.where(WorkOrder.rule == rule)
     if assignee:
         query = query.where(WorkOrder.assignee == assignee)
+    if contractor_id is not None:
+        query = query.where(WorkOrder.contractor_id == contractor_id)
     if source:
         query = query.where(WorkOrder.source == source)
     if breached is not None:
@@ -811,6 +841,10 @@ def transition(
         notify.append(("reopened", [f"user:{order.assignee}"] if order.assignee else []))
     elif action == "close":
         order.closed_at = now
+    if action in ("resolve", "cancel"):  # planned parts: consume or release, same transaction
+        from maintenance.services.inventory import settle_reservations  # it imports this module
+
+        settle_reservations(session, order=order, outcome=action, actor=actor, now=now)
     order.status = spec.target
     order.updated_at = now
     record_event(
@@ -914,8 +948,11 @@ def record_checklist_item(
     )
     if order is None:
         raise WorkOrderNotFound(f"work order {work_order_id} does not exist")
-    if role not in _MANAGERS and not (role is Role.TECH and _owns(order, who, my_team)):
-        raise PermissionError("only the assigned technician or a manager records checklist items")
+    if role not in _MANAGERS and not (role in _FIELD and _owns(order, who, my_team)):
+        raise PermissionError(
+            "only the assigned technician, the order's contractor or a manager records "
+            "checklist items"
+        )
     if order.status is not S.IN_PROGRESS:
         raise InvalidTransition(order.status.value, "record a checklist item", ["start"])
     item = next((i for i in order.checklist if i.id == item_id), None)

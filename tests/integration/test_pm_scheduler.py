@@ -207,7 +207,8 @@ def test_a_runtime_plan_orders_when_run_hours_from_state_readings_cross_the_inte
             starts_at=T0,
         )
         # 6 h 15 min (the last sample vouches for 15 min) + 4 h = 10 h 15 min by 15:15
-        progress = pm._progress(pm.get_plan(s, plan_id=1), world.readings, T0 + timedelta(hours=16))
+        plan = pm.get_plan(s, plan_id=1)
+        progress, _ = pm._progress(plan, world.readings, T0 + timedelta(hours=16))
         assert progress.total == pytest.approx(6.25 + 4.25)
         made = pm.run_pm_scheduler(s, now=T0 + timedelta(hours=16), readings=world.readings)
         assert [g.occurrence_key for g in made] == ["runtime:1"]
@@ -471,3 +472,102 @@ def test_two_schedulers_racing_on_postgresql_create_each_occurrence_once(
     finally:
         readings_engine.dispose()
         engine.dispose()
+
+
+class _CountingStore:
+    """The reading store, counting the readings a scheduler pass pulls out of it."""
+
+    def __init__(self, store: SqlReadingStore) -> None:
+        self.store = store
+        self.read = 0
+
+    def query(self, **kwargs: object) -> object:
+        page = self.store.query(**kwargs)  # type: ignore[arg-type]
+        self.read += len(page.items)
+        return page
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.store, name)
+
+
+def _telemetry_history(store: SqlReadingStore) -> None:
+    """Three days of a fan's state every 5 min (2 h on, 1 h off) with a 6 h offline gap on
+    day two, and an energy counter that rolls over at 1000 kWh."""
+    batch: list[Reading] = []
+    energy = 940.0
+    for step in range(3 * 288):
+        ts = T0 + timedelta(minutes=5 * step)
+        if timedelta(hours=30) <= ts - T0 < timedelta(hours=36):
+            continue  # offline: neither state nor energy arrives
+        running = 1.0 if (step // 12) % 3 else 0.0
+        batch.append(Reading("ahu-1/fan", "state", running, "bool", ts))
+        energy += 0.25 + running * 0.5
+        if energy >= 1000.0:
+            energy -= 1000.0  # the counter rolls over
+        batch.append(Reading("meter-1", "energy", round(energy, 3), "kWh", ts))
+    store.write(batch)
+
+
+def test_the_telemetry_checkpoint_gives_the_same_orders_as_counting_from_scratch(
+    world: World,
+) -> None:
+    _telemetry_history(world.readings)
+    counting = _CountingStore(world.readings)
+    with world.sessions() as s:
+        runtime_id = _approved(
+            s,
+            name="Fan belts",
+            trigger=PmTriggerKind.RUNTIME,
+            interval=7,
+            lead=1,
+            device="ahu-1/fan",
+            asset_codes=["AHU-1"],
+            max_gap_s=900,
+            starts_at=T0,
+        )
+        meter_id = _approved(
+            s,
+            name="Meter check",
+            trigger=PmTriggerKind.METER,
+            interval=60,
+            device="meter-1",
+            asset_codes=["CH-1"],
+            starts_at=T0,
+        )
+        expected: dict[str, tuple[str, datetime]] = {}
+        made: dict[str, tuple[str, datetime]] = {}
+        reads: list[int] = []
+        for hour in range(1, 80, 3):
+            now = T0 + timedelta(hours=hour, minutes=7)
+            for plan_id in (runtime_id, meter_id):
+                plan = pm.get_plan(s, plan_id=plan_id)
+                scratch, _ = pm._progress(plan, world.readings, now, checkpoint=False)
+                resumed, _ = pm._progress(plan, world.readings, now)
+                assert resumed.total == pytest.approx(scratch.total, abs=1e-9)
+                k = int((scratch.total + plan.lead) / plan.interval + 1e-9)
+                key = f"{plan.trigger.value}:{k}"
+                if k >= 1 and key not in {v[0] for v in expected.values() if v} | {
+                    m[0] for m in made.values()
+                }:
+                    due = scratch.estimate(k * plan.interval)
+                    assert due is not None
+                    expected[f"{plan_id}/{key}"] = (key, due)
+            counting.read = 0
+            for order in pm.run_pm_scheduler(s, now=now, readings=counting):  # type: ignore[arg-type]
+                made[f"{order.plan_id}/{order.occurrence_key}"] = (
+                    order.occurrence_key,
+                    order.due_at,
+                )
+            reads.append(counting.read)
+        assert made.keys() == expected.keys()
+        for name, (key, due) in expected.items():
+            assert made[name][0] == key
+            assert abs((made[name][1] - due).total_seconds()) < 1e-3, name
+        assert {k.split("/")[0] for k in made} == {str(runtime_id), str(meter_id)}
+        runtime = pm.get_plan(s, plan_id=runtime_id)
+        assert runtime.progress_at is not None
+        assert runtime.progress_value is not None
+        assert runtime.progress_value > 0
+    # a pass reads about the last few hours, not the whole history
+    assert max(reads[-5:]) < reads[0] + 200
+    assert max(reads[-5:]) < 0.2 * 2 * 3 * 288

@@ -2,34 +2,72 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import sqlalchemy as sa
-from fastapi import APIRouter
-from sqlalchemy.orm import selectinload
+from fastapi import APIRouter, Query, Response
+from sqlalchemy.orm import aliased, selectinload
 
 from maintenance.api.deps import ContextDep, CurrentUser, SessionDep
-from maintenance.models import Asset, Device
-from maintenance.schemas import AssetPublic, DevicePublic, MetricValue
+from maintenance.api.routes.asset_lifecycle import to_publics
+from maintenance.models import Asset, AssetLevel, AssetStatus, Criticality, Device, Site
+from maintenance.schemas import DevicePublic, MetricValue
+from maintenance.schemas_assets import AssetLifecyclePublic
 
 router = APIRouter(tags=["assets"])
 
 
 @router.get("/assets")
-def list_assets(session: SessionDep, caller: CurrentUser) -> list[AssetPublic]:
-    """Every asset with the ids of its devices."""
-    assets = session.scalars(
-        sa.select(Asset).options(selectinload(Asset.devices)).order_by(Asset.code)
-    ).all()
-    return [
-        AssetPublic(
-            id=a.id,
-            code=a.code,
-            name=a.name,
-            asset_type=a.asset_type,
-            location=a.location,
-            devices=sorted(d.id for d in a.devices),
+def list_assets(
+    session: SessionDep,
+    caller: CurrentUser,
+    response: Response,
+    site: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
+    level: AssetLevel | None = None,
+    status: AssetStatus | None = None,
+    criticality: Criticality | None = None,
+    parent: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
+) -> list[AssetLifecyclePublic]:
+    """Assets with the ids of their devices and their life-cycle fields, by code.
+
+    Filters combine; ``q`` matches code, name, manufacturer, model or serial number. The list
+    stays a plain array (older clients read it so); ``X-Total-Count`` is the unpaged count.
+    """
+    query = sa.select(Asset)
+    if site is not None:
+        query = query.join(Site, Site.id == Asset.site_id).where(Site.code == site)
+    if level is not None:
+        query = query.where(Asset.level == level)
+    if status is not None:
+        query = query.where(Asset.status == status)
+    if criticality is not None:
+        query = query.where(Asset.criticality == criticality)
+    if parent is not None:
+        up = aliased(Asset)
+        query = query.join(up, up.id == Asset.parent_id).where(up.code == parent)
+    if q is not None:
+        pattern = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(
+            sa.or_(
+                *(
+                    column.ilike(pattern, escape="\\")
+                    for column in (
+                        Asset.code,
+                        Asset.name,
+                        Asset.manufacturer,
+                        Asset.model,
+                        Asset.serial_number,
+                    )
+                )
+            )
         )
-        for a in assets
-    ]
+    total = session.scalar(sa.select(sa.func.count()).select_from(query.subquery())) or 0
+    response.headers["X-Total-Count"] = str(total)
+    assets = session.scalars(query.order_by(Asset.code).limit(limit).offset(offset)).all()
+    return to_publics(session, assets)
 
 
 @router.get("/devices")

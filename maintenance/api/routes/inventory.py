@@ -31,6 +31,7 @@ from maintenance.schemas_service import (
     MovementPublic,
     MovementsPage,
     ReceiptCreate,
+    ReorderGroupPublic,
     StockItemCreate,
     StockItemPublic,
     StockItemsPage,
@@ -273,6 +274,16 @@ def get_low_stock(session: SessionDep, caller: CurrentUser) -> list[LowStockPubl
     """Items at or below their reorder point, with a suggested order quantity."""
     return [
         LowStockPublic.model_validate(r, from_attributes=True) for r in stock.low_stock(session)
+    ]
+
+
+@router.get("/reorder")
+def get_reorder(session: SessionDep, caller: CurrentUser) -> list[ReorderGroupPublic]:
+    """What to buy, per preferred supplier: items whose available stock (on hand minus parts
+    reserved for planned work) is at or below the reorder point, with min/max quantities."""
+    return [
+        ReorderGroupPublic.model_validate(g, from_attributes=True)
+        for g in stock.reorder_suggestions(session)
     ]
 
 

@@ -81,6 +81,9 @@ def create_plan(
             lead=float(body.lead),
             grace_h=float(body.grace_h),
             starts_at=starts_at,
+            cron=body.cron,
+            rule=body.rule,
+            parts=[part.model_dump() for part in body.parts],
             now=context.clock(),
         )
     )

@@ -25,6 +25,7 @@ from fastapi.responses import FileResponse, StreamingResponse
 
 from facility.errors import InvalidTransition, WorkOrderError, WorkOrderNotFound
 from maintenance.api.deps import Caller, ContextDep, CurrentUser, SessionDep, parse_time
+from maintenance.api.routes.suppliers import work_order_router
 from maintenance.models import (
     Priority,
     Role,
@@ -103,6 +104,7 @@ def to_public(
         location=order.location,
         assignee=order.assignee,
         team=order.team,
+        contractor=order.contractor.code if order.contractor else None,
         assignment_reason=order.assignment_reason,
         auto_assigned=order.auto_assigned,
         created_by=order.created_by,
@@ -321,6 +323,11 @@ def create_work_order(
     Send ``Idempotency-Key`` so a retried request never makes two (the retry answers 200 with
     the first order). The asset must exist (``GET /api/v1/assets``).
     """
+    if caller.role is Role.CONTRACTOR:
+        raise HTTPException(
+            status.HTTP_403_FORBIDDEN,
+            "contractors work the orders outsourced to them; ask the facility team to raise one",
+        )
     is_request = caller.role is Role.REQUESTER
     order_type = (
         WorkOrderType.REQUEST if is_request else (body.order_type or WorkOrderType.CORRECTIVE)
@@ -467,6 +474,11 @@ def download_attachment(
         filename=attachment.filename,
         headers={"X-Content-Type-Options": "nosniff"},
     )
+
+
+# Outsourcing, labour and parts (routes/suppliers.py) go in before the catch-all action route,
+# or ``/{id}/labour`` would be taken for an unknown action.
+router.include_router(work_order_router)
 
 
 @router.post("/{work_order_id}/{action}")
