@@ -34,7 +34,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from maintenance.models import Delivery, OutboxMessage, Role, Team, User, WorkOrder
 
 __all__ = [
+    "CERTIFICATE_EVENTS",
     "EVENTS",
+    "ORDER_EVENTS",
     "NotificationWorker",
     "NotifyConfig",
     "SmtpTarget",
@@ -45,8 +47,12 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+#: Work-order events that produce notifications.
+ORDER_EVENTS = ("created", "assigned", "breached", "escalated", "resolved", "verified", "reopened")
+#: Supplier events (``maintenance.services.suppliers.warn_expiring_certificates``).
+CERTIFICATE_EVENTS = ("certificate_expiring", "certificate_expired")
 #: Events that produce notifications.
-EVENTS = ("created", "assigned", "breached", "escalated", "resolved", "verified", "reopened")
+EVENTS = ORDER_EVENTS + CERTIFICATE_EVENTS
 
 SIGNATURE_HEADER = "X-Facility-Signature"
 TIMESTAMP_HEADER = "X-Facility-Timestamp"
@@ -67,7 +73,7 @@ def enqueue(
     ``recipients`` are ``user:NAME``, ``role:ROLE`` or ``lead:TEAM`` (the team's lead, or the
     managers when the team has none); email is sent to their addresses, webhooks get everything.
     """
-    if event not in EVENTS:
+    if event not in ORDER_EVENTS:
         raise ValueError(f"unknown notification event {event!r}")
     message = OutboxMessage(
         created_at=now,
@@ -137,10 +143,17 @@ SUBJECTS = {
     "resolved": "[Facility] Please verify work order #$id: $title",
     "verified": "[Facility] Work order #$id verified",
     "reopened": "[Facility] Work order #$id reopened",
+    "certificate_expiring": "[Facility] Certificate of $supplier expires in $days_left days",
+    "certificate_expired": "[Facility] Certificate of $supplier has expired",
 }
 BODY = string.Template(
     "Work order #$id ($priority, $type): $title\n"
     "Status: $status\nAsset: $asset\nLocation: $location\nAssignee: $assignee\n\n$details\n"
+)
+CERTIFICATE_BODY = string.Template(
+    "Supplier: $supplier ($supplier_code)\nCertificate: $certificate $number\n"
+    "Expires on: $expires_on ($days_left days from the check)\n\n"
+    "Ask the supplier for the renewed certificate, or suspend them until it arrives.\n"
 )
 
 
@@ -329,20 +342,41 @@ class NotificationWorker:
         smtp = self.config.smtp
         if smtp is None:
             raise DeliveryRefused("SMTP is no longer configured")
-        order = payload.get("work_order", {})
-        fields = {k: ("" if v is None else str(v)) for k, v in order.items()}
-        fields["details"] = "\n".join(f"{k}: {v}" for k, v in payload.get("data", {}).items())
+        subject, body = _email_text(event, payload)
         message = EmailMessage()
         message["From"] = smtp.sender
         message["To"] = address
-        message["Subject"] = string.Template(SUBJECTS[event]).safe_substitute(fields)
-        message.set_content(BODY.safe_substitute(fields))
+        message["Subject"] = subject
+        message.set_content(body)
         with smtplib.SMTP(smtp.host, smtp.port, timeout=self.config.timeout_s) as client:
             if smtp.starttls:
                 client.starttls()
             if smtp.username and smtp.password:
                 client.login(smtp.username, smtp.password)
             client.send_message(message)
+
+
+def _email_text(event: str, payload: dict[str, Any]) -> tuple[str, str]:
+    """Subject and body of one event's e-mail, from the same payload the webhooks get."""
+    if event in CERTIFICATE_EVENTS:
+        supplier = payload.get("supplier", {})
+        certificate = payload.get("certificate", {})
+        fields = {
+            "supplier": str(supplier.get("name", "")),
+            "supplier_code": str(supplier.get("code", "")),
+            "certificate": str(certificate.get("name", "")),
+            "number": str(certificate.get("number", "")),
+            "expires_on": str(certificate.get("expires_on", "")),
+            "days_left": str(payload.get("days_left", "")),
+        }
+        body = CERTIFICATE_BODY
+    else:
+        order = payload.get("work_order", {})
+        fields = {k: ("" if v is None else str(v)) for k, v in order.items()}
+        fields["details"] = "\n".join(f"{k}: {v}" for k, v in payload.get("data", {}).items())
+        body = BODY
+    subject = string.Template(SUBJECTS[event]).safe_substitute(fields)
+    return subject, body.safe_substitute(fields)
 
 
 class DeliveryRefused(Exception):

@@ -2,7 +2,9 @@
 
 One loop for both because both are "every few seconds, look at the database and act"; several
 processes may run it at once (breach checks lock rows with SKIP LOCKED, deliveries are claimed
-with a lease), so a campus can run it next to each API replica.
+with a lease), so a campus can run it next to each API replica. Suppliers' certificates are
+checked on the same loop but only every ``certificate_check_interval_s`` (hourly): a warning
+days ahead needs no faster clock, and each warning is written once however many workers run.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from maintenance.services import sla
 from maintenance.services.notifications import NotificationWorker, NotifyConfig
+from maintenance.services.suppliers import DEFAULT_WARNING_DAYS, warn_expiring_certificates
 from maintenance.services.work_orders import check_breaches
 
 __all__ = ["MaintenanceWorker"]
@@ -34,11 +37,16 @@ class MaintenanceWorker:
         notify: NotifyConfig | None = None,
         interval_s: float = 5.0,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        certificate_check_interval_s: float = 3600.0,
+        certificate_warning_days: int = DEFAULT_WARNING_DAYS,
     ) -> None:
         self.sessions = sessions
         self.policy = policy
         self.clock = clock
         self.interval_s = interval_s
+        self.certificate_check_interval_s = certificate_check_interval_s
+        self.certificate_warning_days = certificate_warning_days
+        self._certificates_checked_at: datetime | None = None
         self.notifications = NotificationWorker(sessions, notify or NotifyConfig(), clock)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._loop, name="maintenance-worker", daemon=True)
@@ -47,7 +55,21 @@ class MaintenanceWorker:
         with self.sessions() as session:
             for order_id, what in check_breaches(session, now=self.clock(), policy=self.policy):
                 log.info("work order %d: %s", order_id, what)
+        self._check_certificates()
         self.notifications.run_once()
+
+    def _check_certificates(self) -> None:
+        now = self.clock()
+        last = self._certificates_checked_at
+        if last is not None and (now - last).total_seconds() < self.certificate_check_interval_s:
+            return
+        with self.sessions() as session:
+            written = warn_expiring_certificates(
+                session, within_days=self.certificate_warning_days, now=now
+            )
+        for message in written:
+            log.info("certificate warning queued: %s", message.payload.get("key"))
+        self._certificates_checked_at = now
 
     def _loop(self) -> None:
         while not self._stop.wait(self.interval_s):

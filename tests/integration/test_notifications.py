@@ -7,6 +7,7 @@ import hmac
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -20,6 +21,8 @@ from facility.errors import WorkOrderError
 from gateway.broker import free_port
 from maintenance.db import connect, upgrade
 from maintenance.models import Delivery, OutboxMessage, Role
+from maintenance.models_partners import SupplierKind
+from maintenance.services import suppliers
 from maintenance.services import work_orders as service
 from maintenance.services.notifications import (
     NotificationWorker,
@@ -269,3 +272,45 @@ def test_the_maintenance_worker_thread_checks_clocks_and_delivers_the_breach(
     targets = sorted(orjson.loads(body)["data"]["target"] for _, body in receiver.requests)
     assert targets == ["resolution", "response"]
     assert {orjson.loads(body)["work_order"]["id"] for _, body in receiver.requests} == {order.id}
+
+
+def test_the_worker_warns_managers_once_of_a_certificate_about_to_expire_then_once_expired(
+    sessions: sessionmaker[Session], receiver: Receiver, smtp: Mailbox
+) -> None:
+    clock = HandClock()
+    with sessions() as session:
+        suppliers.create_supplier(
+            session, code="LIFTCO", name="Lift Co", kind=SupplierKind.CONTRACTOR, actor="admin"
+        )
+        expires_on = (clock() + timedelta(days=10)).date()
+        suppliers.add_certificate(
+            session, code="LIFTCO", name="Lift inspection licence", expires_on=expires_on
+        )
+        session.commit()
+    worker = MaintenanceWorker(
+        sessions,
+        notify=NotifyConfig(
+            webhooks=(WebhookTarget(receiver.url, SECRET),),
+            smtp=SmtpTarget(smtp.host, smtp.port, sender="facility@example.test"),
+        ),
+        clock=clock,
+        certificate_check_interval_s=3600,
+    )
+
+    worker.run_once()
+    clock.advance(hours=2)
+    worker.run_once()  # the next hourly check finds the warning already written
+
+    events = [orjson.loads(body)["event"] for _, body in receiver.requests]
+    assert events == ["certificate_expiring"]
+    wait_until(lambda: len(smtp.messages) == 1, timeout_s=10, what="one warning e-mail")
+    assert smtp.messages[0].rcpt_tos == ["manager@example.test"]
+    text = smtp.messages[0].content.decode()
+    assert "Subject: [Facility] Certificate of Lift Co expires in 10 days" in text
+    assert f"Expires on: {expires_on.isoformat()}" in text
+
+    clock.advance(days=11)
+    worker.run_once()
+    worker.run_once()
+    events = [orjson.loads(body)["event"] for _, body in receiver.requests]
+    assert events == ["certificate_expiring", "certificate_expired"]
