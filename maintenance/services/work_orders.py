@@ -47,6 +47,7 @@ from maintenance.models import (
     WorkOrderType,
 )
 from maintenance.services import sla
+from maintenance.services.asset_repairs import follow_work_order
 from maintenance.services.assets import ensure_asset
 from maintenance.services.dispatch import choose_assignee
 from maintenance.services.notifications import enqueue
@@ -845,6 +846,8 @@ def transition(
         from maintenance.services.inventory import settle_reservations  # it imports this module
 
         settle_reservations(session, order=order, outcome=action, actor=actor, now=now)
+    if action in ("start", "resolve", "cancel"):  # the asset is under repair while worked on
+        follow_work_order(session, order=order, action=action, actor=actor, now=now)
     order.status = spec.target
     order.updated_at = now
     record_event(
