@@ -214,3 +214,33 @@ def test_hostile_query_parameters_are_refused_with_422(
 ) -> None:
     with api.client("tech") as tech:
         assert tech.get("/api/v1/inventory/stock", params=query).status_code == 422
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/api/v1/inventory/movements",
+        "/api/v1/inventory/low-stock",
+        "/api/v1/inventory/reorder",
+        "/api/v1/inventory/dead-stock",
+        "/api/v1/inventory/valuation",
+    ],
+)
+def test_costs_and_buying_plans_are_for_staff_only(api: ApiServer, path: str) -> None:
+    _stocked(api)
+    with api.client("requester") as requester:
+        refused = requester.get(path)
+        assert refused.status_code == 403
+        assert "admin, manager, tech" in refused.json()["detail"]
+    with api.client("tech") as tech:
+        assert tech.get(path).status_code == 200
+
+
+def test_requesters_cannot_browse_the_storeroom(api: ApiServer) -> None:
+    _stocked(api)
+    with api.client("requester") as requester:
+        assert requester.get("/api/v1/inventory/items").status_code == 403
+        assert requester.get("/api/v1/inventory/stock").status_code == 403
+    with api.client("tech") as tech:
+        skus = [i["sku"] for i in tech.get("/api/v1/inventory/items").json()["items"]]
+        assert skus == [ITEM["sku"]]

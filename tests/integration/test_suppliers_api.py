@@ -158,6 +158,9 @@ def test_a_contractor_sees_and_works_only_their_own_companys_orders(
         assert worker.post("/api/v1/work-orders", json=new).status_code == 403
         assert worker.get("/api/v1/suppliers").status_code == 403
         assert worker.get("/api/v1/purchase-orders").status_code == 403
+        assert worker.get("/api/v1/inventory/valuation").status_code == 403
+        assert worker.get("/api/v1/inventory/movements").status_code == 403
+        assert worker.get("/api/v1/inventory/items").status_code == 200
         assert worker.post("/api/v1/suppliers/scorecards?period=2026-03").status_code == 403
     with api.client("yworker") as other_company:
         assert other_company.get(f"/api/v1/work-orders/{x}").status_code == 404

@@ -55,6 +55,9 @@ SkuQuery = Annotated[str | None, Query(min_length=1, max_length=64)]
 Admin = Annotated[Caller, require_roles(Role.ADMIN)]
 Manager = Annotated[Caller, require_roles(Role.ADMIN, Role.MANAGER)]
 Technician = Annotated[Caller, require_roles(Role.ADMIN, Role.MANAGER, Role.TECH)]
+#: Who may look up items and stock levels: staff, and contractors booking parts on their orders.
+#: Movements, reorder lists, dead stock and valuation are staff-only (costs and buying plans).
+StockReader = Annotated[Caller, require_roles(Role.ADMIN, Role.MANAGER, Role.TECH, Role.CONTRACTOR)]
 
 
 def _call(function: Callable[[], T]) -> T:
@@ -108,7 +111,7 @@ def create_item(body: StockItemCreate, session: SessionDep, caller: Admin) -> St
 
 @router.get("/items")
 def list_items(
-    session: SessionDep, caller: CurrentUser, limit: Limit = 100, offset: Offset = 0
+    session: SessionDep, caller: StockReader, limit: Limit = 100, offset: Offset = 0
 ) -> StockItemsPage:
     items, total = stock.list_items(session, limit=limit, offset=offset)
     return StockItemsPage(
@@ -225,7 +228,7 @@ def post_transfer(
 @router.get("/movements")
 def list_movements(
     session: SessionDep,
-    caller: CurrentUser,
+    caller: Technician,
     sku: SkuQuery = None,
     work_order_id: Annotated[int | None, Query(ge=1, le=2**31 - 1)] = None,
     limit: Limit = 100,
@@ -244,7 +247,7 @@ def list_movements(
 @router.get("/stock")
 def list_stock(
     session: SessionDep,
-    caller: CurrentUser,
+    caller: StockReader,
     sku: SkuQuery = None,
     limit: Limit = 100,
     offset: Offset = 0,
@@ -270,7 +273,7 @@ def list_stock(
 
 
 @router.get("/low-stock")
-def get_low_stock(session: SessionDep, caller: CurrentUser) -> list[LowStockPublic]:
+def get_low_stock(session: SessionDep, caller: Technician) -> list[LowStockPublic]:
     """Items at or below their reorder point, with a suggested order quantity."""
     return [
         LowStockPublic.model_validate(r, from_attributes=True) for r in stock.low_stock(session)
@@ -278,7 +281,7 @@ def get_low_stock(session: SessionDep, caller: CurrentUser) -> list[LowStockPubl
 
 
 @router.get("/reorder")
-def get_reorder(session: SessionDep, caller: CurrentUser) -> list[ReorderGroupPublic]:
+def get_reorder(session: SessionDep, caller: Technician) -> list[ReorderGroupPublic]:
     """What to buy, per preferred supplier: items whose available stock (on hand minus parts
     reserved for planned work) is at or below the reorder point, with min/max quantities."""
     return [
@@ -291,7 +294,7 @@ def get_reorder(session: SessionDep, caller: CurrentUser) -> list[ReorderGroupPu
 def get_dead_stock(
     session: SessionDep,
     context: ContextDep,
-    caller: CurrentUser,
+    caller: Technician,
     days: Annotated[int, Query(ge=1, le=3650)] = 180,
 ) -> list[DeadStockPublic]:
     """Items in stock that nothing has moved for ``days`` days."""
@@ -300,7 +303,7 @@ def get_dead_stock(
 
 
 @router.get("/valuation")
-def get_valuation(session: SessionDep, caller: CurrentUser) -> ValuationPublic:
+def get_valuation(session: SessionDep, caller: Technician) -> ValuationPublic:
     """Stock on hand at current unit cost, per category and in total."""
     return ValuationPublic.model_validate(stock.valuation(session), from_attributes=True)
 
