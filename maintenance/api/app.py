@@ -14,7 +14,7 @@ from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from facility.errors import ServiceUnavailable
-from maintenance.api.deps import ApiContext
+from maintenance.api.deps import ApiContext, get_context
 from maintenance.api.nul_guard import NulGuard
 from maintenance.api.routes import (
     api_keys,
@@ -133,10 +133,10 @@ def create_app(context: ApiContext) -> FastAPI:
         return JSONResponse({"detail": str(exc)}, status_code=503)
 
     @app.get("/healthz", tags=["ops"])
-    def healthz() -> JSONResponse:
+    def healthz(request: Request) -> JSONResponse:
         """Liveness and database reachability."""
         try:
-            with context.sessions() as session:
+            with get_context(request).sessions() as session:
                 session.execute(text("SELECT 1"))
         except Exception as exc:
             return JSONResponse({"status": "error", "database": str(exc)[:200]}, status_code=503)

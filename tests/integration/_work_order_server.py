@@ -6,6 +6,10 @@ Shared by the work-order, API and notification tests. The clock is the API's not
 
 from __future__ import annotations
 
+import atexit
+import functools
+import shutil
+import tempfile
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -14,7 +18,10 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import httpx
+import sqlalchemy as sa
 import uvicorn
+from fastapi import FastAPI
+from pwdlib import PasswordHash
 from sqlalchemy.orm import Session, sessionmaker
 
 from facility._wait import wait_until
@@ -25,7 +32,7 @@ from maintenance.api.deps import ApiContext
 from maintenance.db import connect, upgrade
 from maintenance.models import Role, Team, User
 from maintenance.services.assets import ensure_asset
-from maintenance.services.users import create_user
+from maintenance.services.users import issue_token
 
 PASSWORD = "work-order-pass-1"
 SECRET = "work-order-test-secret-0123456789abcdef"
@@ -59,11 +66,11 @@ class HandClock:
 def seed(sessions: sessionmaker[Session]) -> None:
     """Users of every role, a team with a lead, and two assets of different types."""
     with sessions() as session:
-        first = create_user(session, username="admin", password=PASSWORD, role=Role.ADMIN)
         for name, (role, team, skills) in USERS.items():
-            user = first if name == "admin" else User(username=name, role=role)
-            # one argon2 hash for everybody keeps the fixture fast; login still verifies it
-            user.password_hash = first.password_hash
+            user = User(username=name, role=role)
+            # one argon2 hash for everybody, made once per process, keeps the fixture fast;
+            # log-in still verifies it
+            user.password_hash = _password_hash()
             user.team, user.skills, user.email = team, skills, f"{name}@example.test"
             session.add(user)
         session.add(Team(name="hvac", lead="manager"))
@@ -81,19 +88,65 @@ class ApiServer:
     tokens: dict[str, str] = field(default_factory=dict)
 
     def client(self, username: str = "admin") -> httpx.Client:
-        """An HTTP client holding a real bearer token for ``username`` (one login per user)."""
+        """An HTTP client holding a real bearer token for ``username``.
+
+        The token is issued as the token endpoint issues it, without the password check: an
+        argon2 verification costs ~0.1 s, a few per test add minutes to the suite, and the
+        log-in itself has tests of its own (``test_login_throttle.py``, ``test_api_loop.py``).
+        """
         if username not in self.tokens:
-            response = httpx.post(
-                f"{self.url}/api/v1/auth/token",
-                data={"username": username, "password": PASSWORD},
-                timeout=30,
-            )
-            response.raise_for_status()
-            self.tokens[username] = response.json()["access_token"]
+            with self.sessions() as session:
+                user = session.scalar(sa.select(User).where(User.username == username))
+                if user is None:
+                    raise LookupError(f"no user {username!r} in the test database")
+                self.tokens[username] = issue_token(
+                    user, secret=self.context.secret, ttl_s=self.context.token_ttl_s
+                )
         token = self.tokens[username]
         return httpx.Client(
             base_url=self.url, headers={"Authorization": f"Bearer {token}"}, timeout=30
         )
+
+
+@functools.cache
+def _password_hash() -> str:
+    return PasswordHash.recommended().hash(PASSWORD)
+
+
+_SQLITE_TEMPLATE: list[Path] = []
+_APP: list[FastAPI] = []
+
+
+def _copy_migrated_template(database_url: str) -> None:
+    """Start a new SQLite test database as a copy of one migrated once per test process.
+
+    Running the migrations costs ~0.5 s; copying the file costs nothing, and the migrations
+    themselves are tested on both databases in ``test_work_orders_migrations.py``.
+    """
+    url = sa.make_url(database_url)
+    if url.get_backend_name() != "sqlite" or not url.database or Path(url.database).exists():
+        return
+    if not _SQLITE_TEMPLATE:
+        template = Path(tempfile.mkdtemp(prefix="facility-template-")) / "migrated.db"
+        engine, _ = connect(f"sqlite:///{template}")
+        upgrade(engine)
+        engine.dispose()
+        atexit.register(shutil.rmtree, template.parent, True)
+        _SQLITE_TEMPLATE.append(template)
+    shutil.copyfile(_SQLITE_TEMPLATE[0], url.database)
+
+
+def _app_for(context: ApiContext) -> FastAPI:
+    """The API app, built once per test process and pointed at this test's context.
+
+    Building it (pydantic models for every route) costs ~0.6 s; the app keeps no state of its
+    own besides ``app.state.context``, and tests run one server at a time.
+    """
+    if not _APP:
+        _APP.append(create_app(context))
+    app = _APP[0]
+    app.state.context = context
+    return app
 
 
 @contextmanager
@@ -101,8 +154,9 @@ def running_api(
     database_url: str, tmp_path: Path, *, auto_assign: bool = True
 ) -> Iterator[ApiServer]:
     """Migrate, seed, serve on a free port; stop the server and dispose engines afterwards."""
+    _copy_migrated_template(database_url)
     engine, sessions = connect(database_url)
-    upgrade(engine)
+    upgrade(engine)  # at head already when the template was copied: a version check
     seed(sessions)
     readings_engine = make_engine(f"sqlite:///{tmp_path / 'readings.db'}")
     clock = HandClock()
@@ -118,7 +172,7 @@ def running_api(
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(context), host="127.0.0.1", port=port, log_level="warning", access_log=False
+            _app_for(context), host="127.0.0.1", port=port, log_level="warning", access_log=False
         )
     )
     thread = threading.Thread(target=server.run, name="test-api", daemon=True)
