@@ -149,6 +149,26 @@ def _app_for(context: ApiContext) -> FastAPI:
     return app
 
 
+def _serve(app: FastAPI, attempts: int = 3) -> tuple[uvicorn.Server, threading.Thread, int]:
+    """Start uvicorn on a free port, on another one if a parallel test took it meanwhile."""
+    for _ in range(attempts):
+        port = free_port()
+        server = uvicorn.Server(
+            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+        )
+        thread = threading.Thread(target=server.run, name="test-api", daemon=True)
+        thread.start()
+        wait_until(
+            lambda: server.started or not thread.is_alive(),  # noqa: B023 (waited on at once)
+            timeout_s=15,
+            what=f"API on port {port}",
+        )
+        if server.started:
+            return server, thread, port
+        thread.join(timeout=5)
+    raise RuntimeError(f"the test API did not start in {attempts} attempts")
+
+
 @contextmanager
 def running_api(
     database_url: str, tmp_path: Path, *, auto_assign: bool = True
@@ -169,19 +189,7 @@ def running_api(
         auto_assign=auto_assign,
         clock=clock,
     )
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            _app_for(context), host="127.0.0.1", port=port, log_level="warning", access_log=False
-        )
-    )
-    thread = threading.Thread(target=server.run, name="test-api", daemon=True)
-    thread.start()
-    wait_until(
-        lambda: server.started or not thread.is_alive(), timeout_s=15, what=f"API on port {port}"
-    )
-    if not server.started:
-        raise RuntimeError(f"the test API did not start on port {port}")
+    server, thread, port = _serve(_app_for(context))
     try:
         yield ApiServer(f"http://127.0.0.1:{port}", sessions, clock, context)
     finally:
