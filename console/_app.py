@@ -69,12 +69,14 @@ def mount_console(
     Pass the process's ``stop`` event so live streams end promptly at shutdown.
     """
     from console._routes import router
+    from console._routes_service import router as service_router
 
     state = state or ConsoleState(revocations=Revocations(data_dir / "report-links.json"))
     if stop is not None:
         state.stop = stop
     app.state.console = state
     app.mount(f"{PREFIX}/static", StaticFiles(directory=_HERE / "static"), name="console-static")
+    app.include_router(service_router)  # first: /assets/replacement before /assets/{asset_id}
     app.include_router(router)
 
     @app.get("/", include_in_schema=False)

@@ -23,6 +23,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 
 from console import _data as data
+from console import _service_data as service_data
 from console._app import (
     PREFIX,
     context_of,
@@ -467,6 +468,8 @@ async def asset_page(
     context = context_of(request)
     loc = localizer_of(request)
 
+    lifecycle: list[service_data.LifecyclePanel | None] = [None]
+
     def load() -> tuple[data.AssetView | None, list[data.OrderRow], list[tuple[str, str, str]]]:
         states = context.states.list_states()
         with context.sessions() as session:
@@ -476,6 +479,10 @@ async def asset_page(
             rows = data.board_orders(
                 session, data.BoardFilter(asset_id=asset_id), actor=_actor(user), limit=50
             )
+            if user.can_work:  # costs and documents are for the maintenance team
+                lifecycle[0] = service_data.lifecycle_panel(
+                    session, asset_id=asset_id, now=context.clock()
+                )
         charts = []
         for device in view.devices:
             for metric, (_v, unit, _ts) in sorted(device.values.items()):
@@ -504,6 +511,9 @@ async def asset_page(
         asset=view,
         rows=rows,
         charts=charts,
+        lifecycle=lifecycle[0],
+        **service_data.LABELS,
+        **service_data.formatters(loc),
         **_common(request, user),
     )
 
