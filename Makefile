@@ -3,6 +3,9 @@ PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# Test processes: most tests wait on servers and subprocesses, so three share two cores well.
+# Each test file runs whole on one worker (--dist loadfile); PYTEST_WORKERS=0 runs in-process.
+PYTEST_WORKERS ?= 3
 
 .PHONY: demo test lint typecheck check bench clean help
 
@@ -30,7 +33,7 @@ typecheck: $(STAMP)
 	$(BIN)/mypy
 
 test: $(STAMP) lint typecheck
-	$(BIN)/pytest $(PYTEST_ARGS)
+	$(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile $(PYTEST_ARGS)
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks
