@@ -17,18 +17,19 @@ Definitions:
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from itertools import pairwise
 from statistics import fmean
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from maintenance.models import Asset, Site, WorkOrder, WorkOrderSource, WorkOrderStatus
 
-__all__ = ["KpiFilter", "compute_kpis"]
+__all__ = ["KpiFilter", "SlaFacts", "compute_kpis", "resolution_sla"]
 
 S = WorkOrderStatus
 _DONE = (S.RESOLVED, S.VERIFIED, S.CLOSED)
@@ -41,6 +42,42 @@ class KpiFilter:
     end: datetime
     site: str | None = None
     asset_type: str | None = None
+
+
+class SlaFacts(Protocol):
+    """What the resolution-SLA judgement reads of an order (a model row or a plain record)."""
+
+    @property
+    def status(self) -> WorkOrderStatus: ...
+    @property
+    def resolution_due_at(self) -> datetime | None: ...
+    @property
+    def resolved_at(self) -> datetime | None: ...
+    @property
+    def resolution_breached_at(self) -> datetime | None: ...
+
+
+def resolution_sla(orders: Iterable[SlaFacts], *, now: datetime) -> tuple[int, int]:
+    """(judged, on time) for the resolution SLA: the one definition the KPIs, the monthly
+    review's technicians and the supplier scorecards share.
+
+    An order is judged once it has a due time (and was not cancelled) and is either resolved,
+    marked breached or past due; it is on time when resolved by its due time without a breach.
+    """
+    judged = on_time = 0
+    for o in orders:
+        due = o.resolution_due_at
+        if due is None or o.status is S.CANCELLED:
+            continue
+        if o.resolved_at is not None or o.resolution_breached_at is not None or due < now:
+            judged += 1
+            if (
+                o.resolved_at is not None
+                and o.resolved_at <= due
+                and o.resolution_breached_at is None
+            ):
+                on_time += 1
+    return judged, on_time
 
 
 def _mean(values: list[float]) -> float | None:
@@ -75,24 +112,7 @@ def compute_kpis(session: Session, *, where: KpiFilter, now: datetime) -> dict[s
     repair = [
         (o.resolved_at - origin(o)).total_seconds() for o in orders if o.resolved_at is not None
     ]
-    with_due = [
-        o for o in orders if o.resolution_due_at is not None and o.status is not S.CANCELLED
-    ]
-    on_time = sum(
-        1
-        for o in with_due
-        if o.resolved_at is not None
-        and o.resolution_due_at is not None
-        and o.resolved_at <= o.resolution_due_at
-        and o.resolution_breached_at is None
-    )
-    judged = [
-        o
-        for o in with_due
-        if o.resolved_at is not None
-        or o.resolution_breached_at is not None
-        or (o.resolution_due_at is not None and o.resolution_due_at < now)
-    ]
+    judged, on_time = resolution_sla(orders, now=now)
     responded_due = [o for o in orders if o.response_due_at is not None and o.responded_at]
     response_on_time = sum(
         1
@@ -133,7 +153,7 @@ def compute_kpis(session: Session, *, where: KpiFilter, now: datetime) -> dict[s
         "mean_time_to_respond_s": _mean(response),
         "mttr_s": _mean(repair),
         "mtbf_s_by_asset": mtbf,
-        "sla_resolution_compliance_pct": _share(on_time, len(judged)),
+        "sla_resolution_compliance_pct": _share(on_time, judged),
         "sla_response_compliance_pct": _share(response_on_time, len(responded_due)),
         "backlog": {
             "count": len(backlog),

@@ -58,7 +58,7 @@ from maintenance.schemas_review import (
     TechnicianLine,
 )
 from maintenance.services import inventory, pm
-from maintenance.services.kpis import KpiFilter, compute_kpis
+from maintenance.services.kpis import KpiFilter, compute_kpis, resolution_sla
 from maintenance.services.surveys import surveys_overlapping
 
 __all__ = [
@@ -580,26 +580,7 @@ def _technicians(orders: list[WorkOrder], now: datetime) -> list[TechnicianLine]
             for o in items
             if o.responded_at is not None
         ]
-        with_due = [
-            o
-            for o in items
-            if o.resolution_due_at is not None and o.status is not WorkOrderStatus.CANCELLED
-        ]
-        judged = [
-            o
-            for o in with_due
-            if o.resolved_at is not None
-            or o.resolution_breached_at is not None
-            or (o.resolution_due_at is not None and o.resolution_due_at < now)
-        ]
-        on_time = sum(
-            1
-            for o in with_due
-            if o.resolved_at is not None
-            and o.resolution_due_at is not None
-            and o.resolved_at <= o.resolution_due_at
-            and o.resolution_breached_at is None
-        )
+        judged, on_time = resolution_sla(items, now=now)
         ratings = [o.rating for o in items if o.rating is not None]
         lines.append(
             TechnicianLine(
@@ -608,7 +589,7 @@ def _technicians(orders: list[WorkOrder], now: datetime) -> list[TechnicianLine]
                 resolved=sum(1 for o in items if o.status in _CLOSED),
                 mean_time_to_respond_s=round(fmean(response), 3) if response else None,
                 sla_resolution_compliance_pct=(
-                    round(100.0 * on_time / len(judged), 2) if judged else None
+                    round(100.0 * on_time / judged, 2) if judged else None
                 ),
                 rating_count=len(ratings),
                 rating_mean=round(fmean(ratings), 2) if ratings else None,

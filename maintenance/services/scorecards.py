@@ -83,6 +83,7 @@ from maintenance.models_partners import (
     SupplierScore,
 )
 from maintenance.models_service import StockItem, StockMovement
+from maintenance.services.kpis import resolution_sla
 from maintenance.services.suppliers import SupplierError, get_supplier
 
 __all__ = [
@@ -180,24 +181,7 @@ def _pct(part: int, whole: int) -> float | None:
 def measure(facts: Facts, *, now: datetime) -> dict[str, tuple[float | None, int]]:
     """Each criterion's raw measure and its sample size (see the module docstring)."""
     orders = facts.orders
-    with_due = [
-        o for o in orders if o.resolution_due_at is not None and o.status is not S.CANCELLED
-    ]
-    judged = [
-        o
-        for o in with_due
-        if o.resolved_at is not None
-        or o.resolution_breached_at is not None
-        or (o.resolution_due_at is not None and o.resolution_due_at < now)
-    ]
-    on_time = sum(
-        1
-        for o in judged
-        if o.resolved_at is not None
-        and o.resolution_due_at is not None
-        and o.resolved_at <= o.resolution_due_at
-        and o.resolution_breached_at is None
-    )
+    judged, on_time = resolution_sla(orders, now=now)
     done = [o for o in orders if o.status in _DONE]
     ratings = [float(o.rating) for o in orders if o.rating is not None]
     reopens = sum(o.reopen_count for o in orders if o.status is not S.CANCELLED)
@@ -228,7 +212,7 @@ def measure(facts: Facts, *, now: datetime) -> dict[str, tuple[float | None, int
     paid = sum((d.unit_cost * d.quantity for d in priced), Decimal(0))
 
     return {
-        "sla": (_pct(on_time, len(judged)), len(judged)),
+        "sla": (_pct(on_time, judged), judged),
         "first_time_fix": (
             _pct(sum(1 for o in done if o.reopen_count == 0), len(done)),
             len(done),
