@@ -8,7 +8,6 @@ returns, so a script can archive or compare them. Progress goes to stderr.
 from __future__ import annotations
 
 import sys
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -18,23 +17,12 @@ from rich.console import Console
 
 from facility.errors import FacilityError
 from facility.settings import load_settings
+from maintenance.cli import _now
 
 __all__ = ["report_app"]
 
 err = Console(stderr=True)
 report_app = typer.Typer(help="Service reviews: the monthly PDCA report.", no_args_is_help=True)
-
-
-def _now(value: str | None) -> datetime:
-    if value is None:
-        return datetime.now(UTC)
-    try:
-        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise FacilityError(
-            f"--now {value[:40]!r} is not ISO 8601; use e.g. 2026-11-01T09:00:00Z"
-        ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
 
 
 @report_app.command("monthly")
