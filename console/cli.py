@@ -21,7 +21,10 @@ from facility.settings import Settings, load_settings
 __all__ = ["app", "report_links"]
 
 err = Console(stderr=True)
-app = typer.Typer(help="Assets: QR stickers for reporting problems.", no_args_is_help=True)
+app = typer.Typer(
+    help="Assets: the register (import, export, replacement plan) and QR stickers for reports.",
+    no_args_is_help=True,
+)
 
 REVOCATIONS_FILE = "report-links.json"
 
