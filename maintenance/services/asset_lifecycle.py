@@ -103,6 +103,7 @@ __all__ = [
     "find_cycle",
     "get_asset",
     "maintenance_history",
+    "record_status",
     "replacement_plan",
     "replacement_score",
     "status_history",
@@ -381,7 +382,7 @@ def _place(session: Session, asset: Asset, parent_code: str | None) -> None:
     asset.parent_id = parent.id
 
 
-def _record(
+def record_status(
     session: Session,
     asset: Asset,
     *,
@@ -392,6 +393,8 @@ def _record(
     from_status: AssetStatus | None,
     work_order_id: int | None = None,
 ) -> AssetStatusChange:
+    """Set the asset's status and append the history entry, unchecked: callers guard the move
+    (``change_status`` by the transition table, ``asset_repairs`` by the work that caused it)."""
     asset.status = to
     asset.status_since = now
     change = AssetStatusChange(
@@ -429,7 +432,7 @@ def create_asset(
     _place(session, asset, spec.parent)
     session.add(asset)
     session.flush()
-    _record(
+    record_status(
         session,
         asset,
         to=spec.status,
@@ -522,7 +525,7 @@ def change_status(
         )
     if work_order_id is not None and session.get(WorkOrder, work_order_id) is None:
         raise AssetError(f"work order {work_order_id} does not exist")
-    change = _record(
+    change = record_status(
         session,
         asset,
         to=to,

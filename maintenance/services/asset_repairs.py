@@ -35,7 +35,7 @@ from maintenance.models import (
     WorkOrderType,
 )
 from maintenance.models_assets import AssetStatusChange
-from maintenance.services.asset_lifecycle import _record
+from maintenance.services.asset_lifecycle import record_status
 
 __all__ = ["follow_work_order"]
 
@@ -73,7 +73,7 @@ def follow_work_order(
         )
         return None
     if action == "start" and asset.status in _RUNNING:
-        return _record(
+        return record_status(
             session,
             asset,
             to=AssetStatus.UNDER_REPAIR,
@@ -90,7 +90,7 @@ def follow_work_order(
             return None  # the last order to finish returns it
         back = last.from_status if last.from_status in _RUNNING else AssetStatus.IN_SERVICE
         verb = "resolved" if action == "resolve" else "cancelled"
-        return _record(
+        return record_status(
             session,
             asset,
             to=back,
