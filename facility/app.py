@@ -19,11 +19,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 
 from console import mount_console
 from facility.errors import ConfigError, ServiceUnavailable
+from facility.http_server import RunningServer, start_http_server
 from facility.settings import Settings
 from facility.types import Alert, AlertState, Presence, Reading
 from gateway.ingest import Gateway, GatewayOptions
@@ -205,8 +205,7 @@ class Stack:
         )
         self._stop = threading.Event()
         self._ticker = threading.Thread(target=self._tick_loop, name="rules-ticker", daemon=True)
-        self.server: uvicorn.Server | None = None
-        self._server_thread: threading.Thread | None = None
+        self.server: RunningServer | None = None
         self.secret = ensure_secret_key(settings)
         # SLA checks and notifications
         self.maintenance = MaintenanceWorker(self.sessions, notify=notify_config(settings))
@@ -385,35 +384,27 @@ class Stack:
             )
         )
         mount_console(app, data_dir=self.settings.data_dir, stop=self._stop)
-        config = uvicorn.Config(
-            app,
-            host=self.options.api_host,
-            port=self.options.api_port,
-            log_level="warning",
-            access_log=False,
-        )
-        self.server = uvicorn.Server(config)
-        self._server_thread = threading.Thread(target=self.server.run, name="api", daemon=True)
-        self._server_thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            if not self._server_thread.is_alive() or time.monotonic() > deadline:
-                raise ServiceUnavailable(
-                    f"the API could not listen on {self.options.api_host}:{self.options.api_port}"
-                    " (port in use?); set FACILITY_API_PORT"
-                )
-            time.sleep(0.05)
+        try:
+            self.server = start_http_server(
+                app, self.options.api_host, self.options.api_port, name="api"
+            )
+        except OSError as exc:
+            raise ServiceUnavailable(
+                f"the API could not listen on {self.options.api_host}:{self.options.api_port}"
+                f" ({exc.strerror or exc}); set FACILITY_API_PORT to a free port"
+            ) from exc
 
     @property
     def api_url(self) -> str:
+        """Where the API listens: the bound port once serving (``api_port`` 0 picks one)."""
+        if self.server is not None:
+            return self.server.url
         return f"http://{self.options.api_host}:{self.options.api_port}"
 
     def stop(self) -> None:
         self._stop.set()
         if self.server is not None:
-            self.server.should_exit = True
-            if self._server_thread is not None:
-                self._server_thread.join(timeout=10)
+            self.server.stop()
         self.gateway.stop()
         self.maintenance.stop()
         if self._pm_thread.is_alive():

@@ -10,7 +10,6 @@ import atexit
 import functools
 import shutil
 import tempfile
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,13 +18,11 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
-import uvicorn
 from fastapi import FastAPI
 from pwdlib import PasswordHash
 from sqlalchemy.orm import Session, sessionmaker
 
-from facility._wait import wait_until
-from gateway.broker import free_port
+from facility.http_server import start_http_server
 from gateway.stores.sql import SqlReadingStore, SqlStateStore, make_engine
 from maintenance.api.app import create_app
 from maintenance.api.deps import ApiContext
@@ -149,26 +146,6 @@ def _app_for(context: ApiContext) -> FastAPI:
     return app
 
 
-def _serve(app: FastAPI, attempts: int = 3) -> tuple[uvicorn.Server, threading.Thread, int]:
-    """Start uvicorn on a free port, on another one if a parallel test took it meanwhile."""
-    for _ in range(attempts):
-        port = free_port()
-        server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
-        )
-        thread = threading.Thread(target=server.run, name="test-api", daemon=True)
-        thread.start()
-        wait_until(
-            lambda: server.started or not thread.is_alive(),  # noqa: B023 (waited on at once)
-            timeout_s=15,
-            what=f"API on port {port}",
-        )
-        if server.started:
-            return server, thread, port
-        thread.join(timeout=5)
-    raise RuntimeError(f"the test API did not start in {attempts} attempts")
-
-
 @contextmanager
 def running_api(
     database_url: str, tmp_path: Path, *, auto_assign: bool = True
@@ -189,11 +166,11 @@ def running_api(
         auto_assign=auto_assign,
         clock=clock,
     )
-    server, thread, port = _serve(_app_for(context))
+    # the socket is bound before uvicorn starts: no port race with parallel test workers
+    server = start_http_server(_app_for(context), "127.0.0.1", 0, name="test-api")
     try:
-        yield ApiServer(f"http://127.0.0.1:{port}", sessions, clock, context)
+        yield ApiServer(server.url, sessions, clock, context)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
+        server.stop()
         readings_engine.dispose()
         engine.dispose()
