@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from maintenance.services.assets import ensure_asset
 from tests.integration._work_order_server import ApiServer, running_api
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"
@@ -188,6 +189,30 @@ def test_hostile_paths_and_updates_are_clean_errors(api: ApiServer) -> None:
         assert admin.get("/api/v1/assets/AHU-1/figures", params=window).status_code == 422
         assert admin.get("/api/v1/assets", params={"limit": 0}).status_code == 422
         assert admin.get("/api/v1/assets/AHU-1").json()["status"] == "in_service"
+
+
+def test_an_asset_named_after_a_device_channel_is_reachable_by_its_code(api: ApiServer) -> None:
+    """A Shelly channel is its own device and asset (``plug-7/switch:1``): the "/" is no wall."""
+    with api.sessions() as session:
+        ensure_asset(session, code="plug-7/switch:1", asset_type="plug", location="Kitchen")
+        session.commit()
+    base = "/api/v1/assets/plug-7/switch:1"
+    with api.client("admin") as admin:
+        shown = admin.get(base)
+        assert shown.status_code == 200, shown.text
+        assert shown.json()["code"] == "plug-7/switch:1"
+        assert admin.get(base.replace("/switch", "%2Fswitch")).json()["code"] == "plug-7/switch:1"
+        renamed = admin.patch(base, json={"name": "Kitchen kettle plug"})
+        assert renamed.status_code == 200 and renamed.json()["name"] == "Kitchen kettle plug"
+        moved = admin.post(f"{base}/status", json={"to": "standby", "reason": "spare"})
+        assert moved.status_code == 201, moved.text
+        history = admin.get(f"{base}/history").json()
+        assert history["code"] == "plug-7/switch:1"
+        assert [c["to_status"] for c in history["status_changes"]][-1] == "standby"
+        assert admin.get(f"{base}/figures").json()["code"] == "plug-7/switch:1"
+        assert admin.get(f"{base}/documents").json() == []
+        assert admin.get("/api/v1/assets/plug-7").status_code == 404
+        assert admin.get("/api/v1/assets/plug-7/switch:2/history").status_code == 404
 
 
 # -- CSV ------------------------------------------------------------------------------------------

@@ -52,6 +52,8 @@ __all__ = ["router", "to_public", "to_publics"]
 router = APIRouter(tags=["assets"])
 
 T = TypeVar("T")
+#: ``:path`` because codes may hold "/" (rules name a device's own asset after its topic path,
+#: e.g. ``plant/boiler-2``); ``/assets/plant/boiler-2/figures`` then reads as that asset's figures.
 CodePath = Annotated[str, Path(min_length=1, max_length=200)]
 IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Limit = Annotated[int, Query(ge=1, le=500)]
@@ -230,37 +232,7 @@ def create_asset(
     return to_public(session, asset)
 
 
-# -- one asset ------------------------------------------------------------------------------------
-@router.get("/assets/{code}")
-def get_asset(code: CodePath, session: SessionDep, caller: CurrentUser) -> AssetLifecyclePublic:
-    return to_public(session, _asset(session, code))
-
-
-@router.patch("/assets/{code}")
-def update_asset(
-    code: CodePath,
-    body: AssetUpdate,
-    session: SessionDep,
-    context: ContextDep,
-    caller: Manager,
-) -> AssetLifecyclePublic:
-    """Change the fields sent (``null`` clears an optional field). Status: POST .../status."""
-    changes: dict[str, Any] = body.model_dump(exclude_unset=True)
-    for required in ("name", "level", "criticality", "asset_type"):
-        if required in changes and changes[required] is None:
-            raise HTTPException(422, f"{required} cannot be cleared")
-    for text in ("location", "category", "manufacturer", "model", "serial_number"):
-        if text in changes and changes[text] is None:
-            changes[text] = ""
-    asset = _call(
-        lambda: lifecycle.update_asset(
-            session, code=code, changes=changes, actor=caller.username, now=context.clock()
-        )
-    )
-    return to_public(session, asset)
-
-
-@router.post("/assets/{code}/status", status_code=status.HTTP_201_CREATED)
+@router.post("/assets/{code:path}/status", status_code=status.HTTP_201_CREATED)
 def change_status(
     code: CodePath,
     body: AssetStatusChangeCreate,
@@ -283,7 +255,7 @@ def change_status(
     return AssetStatusChangePublic.model_validate(change)
 
 
-@router.get("/assets/{code}/history")
+@router.get("/assets/{code:path}/history")
 def get_history(
     code: CodePath,
     session: SessionDep,
@@ -315,7 +287,7 @@ def get_history(
     )
 
 
-@router.get("/assets/{code}/figures")
+@router.get("/assets/{code:path}/figures")
 def get_figures(
     code: CodePath,
     session: SessionDep,
@@ -335,7 +307,7 @@ def get_figures(
 
 
 # -- documents ------------------------------------------------------------------------------------
-@router.post("/assets/{code}/documents", status_code=status.HTTP_201_CREATED)
+@router.post("/assets/{code:path}/documents", status_code=status.HTTP_201_CREATED)
 def upload_document(
     code: CodePath,
     session: SessionDep,
@@ -372,7 +344,7 @@ def upload_document(
     return AssetDocumentPublic.model_validate(document)
 
 
-@router.get("/assets/{code}/documents")
+@router.get("/assets/{code:path}/documents")
 def list_documents(
     code: CodePath, session: SessionDep, caller: CurrentUser
 ) -> list[AssetDocumentPublic]:
@@ -383,7 +355,7 @@ def list_documents(
     ]
 
 
-@router.get("/assets/{code}/documents/{document_id}", response_class=FileResponse)
+@router.get("/assets/{code:path}/documents/{document_id}", response_class=FileResponse)
 def download_document(
     code: CodePath,
     document_id: IdPath,
@@ -408,3 +380,34 @@ def download_document(
         filename=document.filename,
         headers={"X-Content-Type-Options": "nosniff"},
     )
+
+
+# -- one asset ------------------------------------------------------------------------------------
+# Declared last: ``{code:path}`` also matches ".../history", so the sub-resources above go first.
+@router.get("/assets/{code:path}")
+def get_asset(code: CodePath, session: SessionDep, caller: CurrentUser) -> AssetLifecyclePublic:
+    return to_public(session, _asset(session, code))
+
+
+@router.patch("/assets/{code:path}")
+def update_asset(
+    code: CodePath,
+    body: AssetUpdate,
+    session: SessionDep,
+    context: ContextDep,
+    caller: Manager,
+) -> AssetLifecyclePublic:
+    """Change the fields sent (``null`` clears an optional field). Status: POST .../status."""
+    changes: dict[str, Any] = body.model_dump(exclude_unset=True)
+    for required in ("name", "level", "criticality", "asset_type"):
+        if required in changes and changes[required] is None:
+            raise HTTPException(422, f"{required} cannot be cleared")
+    for text in ("location", "category", "manufacturer", "model", "serial_number"):
+        if text in changes and changes[text] is None:
+            changes[text] = ""
+    asset = _call(
+        lambda: lifecycle.update_asset(
+            session, code=code, changes=changes, actor=caller.username, now=context.clock()
+        )
+    )
+    return to_public(session, asset)
