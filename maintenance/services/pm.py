@@ -1063,15 +1063,30 @@ class Compliance:
         return self.on_time / self.due if self.due else None
 
 
-def compliance(session: Session, *, start: datetime, end: datetime, now: datetime) -> Compliance:
+def compliance(
+    session: Session,
+    *,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    site_id: int | None = None,
+) -> Compliance:
     """Due = occurrences with a due date in [start, min(end, now)); on time = resolved by
-    due + the plan's grace; late = resolved after that; open = not resolved (yet)."""
-    rows = session.execute(
+    due + the plan's grace; late = resolved after that; open = not resolved (yet).
+
+    ``site_id`` keeps the occurrences whose asset (the occurrence's, else its order's) is at
+    that site, as ``compute_kpis`` counts a site's orders by their asset's site.
+    """
+    query = (
         sa.select(PmOccurrence.due_at, PmPlan.grace_h, WorkOrder.resolved_at, WorkOrder.status)
         .join(PmPlan, PmPlan.id == PmOccurrence.plan_id)
         .join(WorkOrder, WorkOrder.id == PmOccurrence.work_order_id, isouter=True)
         .where(PmOccurrence.due_at >= start, PmOccurrence.due_at < min(end, now))
-    ).all()
+    )
+    if site_id is not None:
+        asset_id = sa.func.coalesce(PmOccurrence.asset_id, WorkOrder.asset_id)
+        query = query.join(Asset, Asset.id == asset_id).where(Asset.site_id == site_id)
+    rows = session.execute(query).all()
     on_time = late = still_open = 0
     for due_at, grace_h, resolved_at, status in rows:
         if resolved_at is None or status is WorkOrderStatus.CANCELLED:

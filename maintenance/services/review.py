@@ -5,9 +5,10 @@ Every KPI figure comes from ``compute_kpis`` over the site's calendar month, so 
 the site's month: ``2026-10`` at a site in ``Europe/Berlin`` runs from 2026-09-30T22:00Z to
 2026-10-31T23:00Z (31 days and one hour, because the clocks go back on 25 October).
 
-Scope, stated rather than hidden: PM compliance, stock issues and supplier scorecards are not
-kept per site (occurrences, storerooms and suppliers belong to the whole organisation), so the
-review shows the organisation-wide figures for them and says so in ``notes``.
+Scope, stated rather than hidden: PM compliance counts the occurrences on the site's assets
+(``GET /api/v1/pm/compliance?site=`` gives the same figures), but stock issues and supplier
+scorecards belong to the whole organisation (an item's reorder point applies to its total stock,
+suppliers serve every site), so the review shows them organisation-wide and says so in ``notes``.
 
 Technicians' figures are for recognition (who carried the month, whose work requesters
 praised), not for surveillance; ``include_technicians=False`` leaves them out entirely, and
@@ -729,8 +730,8 @@ def monthly_review(
     previous_kpis = compute_kpis(
         session, where=KpiFilter(start=prev_start, end=prev_end, site=place.code), now=now
     )
-    pm_now = pm.compliance(session, start=start, end=end, now=now)
-    pm_before = pm.compliance(session, start=prev_start, end=prev_end, now=now)
+    pm_now = pm.compliance(session, start=start, end=end, now=now, site_id=place.id)
+    pm_before = pm.compliance(session, start=prev_start, end=prev_end, now=now, site_id=place.id)
     devices = list(
         session.scalars(
             sa.select(Device.id)
@@ -747,8 +748,8 @@ def monthly_review(
     notes = [
         f"Month boundaries are local midnights in {zone.key}: "
         f"{start.isoformat()} to {end.isoformat()} (UTC).",
-        "PM compliance, stock issues and supplier scorecards cover the whole organisation, "
-        "not only this site.",
+        "Stock issues and supplier scorecards cover the whole organisation (reorder points "
+        "apply to an item's total stock; suppliers serve every site).",
     ]
     if not suppliers:
         notes.append("No supplier scorecards computed for this period.")

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from maintenance.services.assets import ensure_asset, ensure_site
 from tests.integration._work_order_server import ApiServer, running_api
 
 PLAN = {
@@ -74,6 +75,61 @@ def test_a_manager_plans_and_approves_and_the_scheduler_orders_the_work(api: Api
         ).json()
         assert (compliance["due"], compliance["on_time"], compliance["open"]) == (1, 0, 1)
         assert compliance["ratio"] == 0
+
+
+def test_compliance_per_site_counts_the_sites_assets_and_the_review_agrees(
+    api: ApiServer,
+) -> None:
+    """AHU-1 is at ``hq``, CH-1 at ``annex``: each site sees its own occurrences only."""
+    with api.sessions() as session:
+        hq = ensure_site(session, code="hq", timezone="UTC")
+        annex = ensure_site(session, code="annex", timezone="UTC")
+        for code, site in (("AHU-1", hq), ("CH-1", annex)):
+            ensure_asset(session, code=code).site_id = site.id
+        session.commit()
+    weekly = {**PLAN, "unit": "week", "anchor_local": "2026-03-02T08:00", "lead": 0}
+    plans: dict[int, str] = {}
+    with api.client("manager") as manager:
+        for name, codes in (("hq weekly", ["AHU-1"]), ("annex weekly", ["CH-1"])):
+            plan = manager.post(
+                "/api/v1/pm/plans", json={**weekly, "name": name, "asset_codes": codes}
+            )
+            assert plan.status_code == 201, plan.text
+            plans[plan.json()["id"]] = codes[0]
+            assert manager.post(f"/api/v1/pm/plans/{plan.json()['id']}/approve").status_code == 200
+        api.clock.now = datetime(2026, 3, 2, 8, 0, tzinfo=UTC)
+        made = {
+            plans[m["plan_id"]]: m["work_order_id"] for m in manager.post("/api/v1/pm/run").json()
+        }
+        assert set(made) == {"AHU-1", "CH-1"}
+        with api.client("tech") as tech:  # hq's PM is done within the hour; annex's is not
+            assert manager.post(
+                f"/api/v1/work-orders/{made['AHU-1']}/assign", json={"assignee": "tech"}
+            ).is_success
+            assert tech.post(f"/api/v1/work-orders/{made['AHU-1']}/start").is_success
+            api.clock.advance(hours=1)
+            assert tech.post(f"/api/v1/work-orders/{made['AHU-1']}/resolve").is_success
+        api.clock.now = datetime(2026, 4, 2, tzinfo=UTC)
+        window = {"start": "2026-03-01T00:00:00Z", "end": "2026-03-02T09:00:00Z"}
+
+        def figures(**extra: str) -> tuple[int, int, int]:
+            body = manager.get("/api/v1/pm/compliance", params={**window, **extra}).json()
+            return body["due"], body["on_time"], body["open"]
+
+        assert figures(site="hq") == (1, 1, 0)
+        assert figures(site="annex") == (1, 0, 1)
+        assert figures() == (2, 1, 1)
+        unknown = manager.get("/api/v1/pm/compliance", params={**window, "site": "nowhere"})
+        assert unknown.status_code == 404 and "nowhere" in unknown.json()["detail"]
+        review = manager.get("/api/v1/reviews/monthly", params={"site": "hq", "month": "2026-03"})
+        assert review.status_code == 200, review.text
+        month = manager.get(
+            "/api/v1/pm/compliance",
+            params={"start": "2026-03-01T00:00:00Z", "end": "2026-04-01T00:00:00Z", "site": "hq"},
+        ).json()
+        shown = review.json()["pm_compliance"]
+        assert (shown["due"], shown["on_time"]) == (month["due"], month["on_time"])
+        assert shown["due"] >= 1 and shown["on_time"] == 1
 
 
 def test_plans_are_paged_and_unknown_plans_are_404(api: ApiServer) -> None:

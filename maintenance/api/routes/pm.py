@@ -10,6 +10,7 @@ from collections.abc import Callable
 from datetime import UTC, timedelta
 from typing import Annotated, TypeVar
 
+import sqlalchemy as sa
 from fastapi import APIRouter, HTTPException, Path, Query, status
 
 from maintenance.api.deps import (
@@ -20,7 +21,7 @@ from maintenance.api.deps import (
     parse_time,
     require_roles,
 )
-from maintenance.models import Role
+from maintenance.models import Role, Site
 from maintenance.schemas_service import (
     CompliancePublic,
     ForecastItemPublic,
@@ -157,14 +158,20 @@ def get_compliance(
     caller: CurrentUser,
     start: Annotated[str | None, Query(max_length=40)] = None,
     end: Annotated[str | None, Query(max_length=40)] = None,
+    site: Annotated[str | None, Query(min_length=1, max_length=64)] = None,
 ) -> CompliancePublic:
-    """PM done on time / PM due in [start, end) (default: the last 30 days)."""
+    """PM done on time / PM due in [start, end) (default: the last 30 days), at ``site``."""
     now = context.clock()
+    site_id: int | None = None
+    if site is not None:
+        site_id = session.scalar(sa.select(Site.id).where(Site.code == site))
+        if site_id is None:
+            raise HTTPException(404, f"no site {site[:64]!r}; site codes are case-sensitive")
     end_at = parse_time(end, "end") or now
     start_at = parse_time(start, "start") or end_at - timedelta(days=30)
     if end_at <= start_at:
         raise HTTPException(422, "end must be after start")
-    result = pm.compliance(session, start=start_at, end=end_at, now=now)
+    result = pm.compliance(session, start=start_at, end=end_at, now=now, site_id=site_id)
     return CompliancePublic(
         start=start_at,
         end=end_at,
