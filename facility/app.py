@@ -38,6 +38,7 @@ from maintenance.services.assets import ensure_asset, ensure_site, link_device
 from maintenance.services.login_throttle import LoginThrottle
 from maintenance.services.notifications import NotifyConfig, SmtpTarget, WebhookTarget
 from maintenance.services.pm import run_pm_scheduler
+from maintenance.services.sites import update_site
 from maintenance.services.work_orders import alert_evidence, apply_alert
 from maintenance.services.worker import MaintenanceWorker
 from rules.engine import RuleEngine
@@ -248,6 +249,10 @@ class Stack:
     def sync_registry(self) -> None:
         """Copy the registry's sites, assets and exactly named devices into maintenance."""
         with self.sessions() as session:
+            for code, spec in self.registry.sites.items():
+                ensure_site(session, code=code, name=spec.name)
+                # the file is the source of truth for what it states; the rest stays as set
+                update_site(session, code=code, name=spec.name, timezone=spec.timezone)
             for entry in self.registry.assets:
                 site_code = entry.location.site
                 site = ensure_site(session, code=site_code) if site_code else None

@@ -1,9 +1,12 @@
 """The device registry: which asset each device watches, and how its readings are corrected.
 
 A YAML file lists assets (the equipment) with their place in the site → building → floor → zone
-hierarchy and the devices on them, by exact name or glob::
+hierarchy and the devices on them, by exact name or glob, and optionally names the sites and their
+time zones (which SLA business hours, PM calendars and the monthly review are read in)::
 
     heartbeat_timeout_s: {default: 300, battery_sensor: 3600}
+    sites:
+      hq: {name: Head office, timezone: Europe/Berlin}
     assets:
       - code: AHU-3
         name: Air handler 3
@@ -30,15 +33,23 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationError,
+    field_validator,
+)
 
 from facility.errors import ConfigError
 from facility.types import Reading
 
-__all__ = ["AssetEntry", "DeviceRegistry", "Placement", "load_registry"]
+__all__ = ["AssetEntry", "DeviceRegistry", "Placement", "SiteEntry", "load_registry"]
 
 _METRIC_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _MAX_FILE_BYTES = 5 * 1024 * 1024
@@ -96,8 +107,30 @@ class AssetEntry(_Strict):
         return "/".join(p for p in parts if p)
 
 
+class SiteEntry(_Strict):
+    """A site's display name and IANA time zone; applied to the site on every start."""
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    timezone: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @field_validator("timezone")
+    @classmethod
+    def _iana(cls, value: str | None) -> str | None:
+        if value is not None:
+            try:
+                ZoneInfo(value)
+            except (ZoneInfoNotFoundError, ValueError):
+                raise ValueError(
+                    f"{value!r} is not an IANA time zone such as Europe/Berlin"
+                ) from None
+        return value
+
+
 class RegistryFile(_Strict):
     heartbeat_timeout_s: dict[str, float] = Field(default_factory=dict)
+    sites: dict[Annotated[str, StringConstraints(pattern=r"^[\w][\w.:-]{0,63}$")], SiteEntry] = (
+        Field(default_factory=dict)
+    )
     assets: list[AssetEntry] = Field(default_factory=list)
 
     @field_validator("heartbeat_timeout_s")
@@ -151,6 +184,10 @@ class DeviceRegistry:
     @property
     def assets(self) -> list[AssetEntry]:
         return list(self.spec.assets)
+
+    @property
+    def sites(self) -> dict[str, SiteEntry]:
+        return dict(self.spec.sites)
 
     def resolve(self, device: str) -> Placement:
         """The device's placement; an unknown device is remembered as unassigned."""

@@ -27,6 +27,7 @@ from maintenance.api.routes import (
     pm,
     readings,
     reviews,
+    sites,
     suppliers,
     work_orders,
 )
@@ -126,6 +127,7 @@ def create_app(context: ApiContext) -> FastAPI:
     api.include_router(asset_lifecycle.router)
     api.include_router(suppliers.router)
     api.include_router(reviews.router)
+    api.include_router(sites.router)
     app.include_router(api)
 
     @app.exception_handler(ServiceUnavailable)

@@ -18,6 +18,8 @@ from .conftest import login, publish
 
 REGISTRY = """
 heartbeat_timeout_s: {default: 1.0}
+sites:
+  hq: {name: Head office, timezone: Europe/Berlin}
 assets:
   - code: AHU-9
     name: Air handler 9
@@ -62,6 +64,8 @@ def test_registry_places_devices_calibrates_readings_and_lists_unknown_devices_u
     assets = {a["code"]: a for a in client.get("/api/v1/assets").json()}
     assert assets["AHU-9"]["location"] == "hq/B1/2/west"
     assert set(assets["AHU-9"]["devices"]) == {"ahu-9-fan", "ahu-9-supply"}
+    site = client.get("/api/v1/sites/hq").json()
+    assert (site["name"], site["timezone"], site["assets"]) == ("Head office", "Europe/Berlin", 1)
 
 
 def test_a_silent_device_goes_offline_after_its_heartbeat_and_back_with_history_and_events(

@@ -129,12 +129,22 @@ def test_heartbeat_timeouts_come_from_the_device_class_or_the_default(
         ({"heartbeat_timeout_s": {"default": -5}}, "must be a positive number"),
         ({"assets": "AHU-1"}, "assets"),
         ({"assets": [{"code": "A" * 65}]}, "assets.0.code"),
+        ({"sites": {"hq": {"timezone": "Mars/Olympus"}}}, "'Mars/Olympus' is not an IANA"),
+        ({"sites": {"hq": {"timezone": "../../etc/passwd"}}}, "not an IANA"),
+        ({"sites": {"hq": {"colour": "red"}}}, "sites.hq.colour"),
+        ({"sites": {"h q": {"name": "x"}}}, "sites.h q"),
+        ({"sites": ["hq"]}, "sites"),
     ],
 )
 def test_invalid_registries_are_refused_naming_the_entry(data: object, expected: str) -> None:
     with pytest.raises(ConfigError, match="registry") as failure:
         parse_registry(data)
     assert expected in str(failure.value)
+
+
+def test_sites_name_their_time_zone() -> None:
+    registry = DeviceRegistry(parse_registry({"sites": {"hq": {"timezone": "Asia/Shanghai"}}}))
+    assert registry.sites["hq"].timezone == "Asia/Shanghai" and registry.sites["hq"].name is None
 
 
 def test_an_empty_file_is_an_empty_registry() -> None:
