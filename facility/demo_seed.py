@@ -11,14 +11,19 @@ cumulative ``energy`` counter. No plan is due when the demo starts, so the first
 is still the scripted fault's; the PM forecast shows what comes next.
 
 Suppliers are written with the models directly (their services belong to another module).
+
+The data sits in tables, one row per asset, item, supplier, certificate, checklist or plan
+(``_SPACES``, ``_EQUIPMENT``, ``_ITEMS``, ``_SUPPLIERS``, ``_CERTIFICATES``, ``_TEMPLATES``,
+``_PLANS``), with one loop per kind: adding one is adding a row.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from typing import ClassVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
@@ -61,148 +66,106 @@ class DemoSeed:
 
 
 @dataclass(frozen=True, slots=True)
-class _Node:
+class _Space:
+    """A building, floor or zone: where the equipment stands."""
+
     code: str
     name: str
     level: AssetLevel
     parent: str | None
     asset_type: str = "space"
-    category: str = ""
-    manufacturer: str = ""
-    model: str = ""
-    serial: str = ""
-    installed_years_ago: float | None = None
-    warranty_years: float | None = None
-    life_years: float | None = None
-    purchase: str | None = None
-    replacement: str | None = None
-    criticality: Criticality = Criticality.C
 
 
-def _tree(scenario: Scenario) -> list[_Node]:
-    """Building → floors → zones → equipment; the scenario's own assets hang where they stand."""
-    by_code = {spec.asset: spec for spec in scenario.devices}
-    nodes = [
-        _Node("HQ-B1", "Head office", AssetLevel.BUILDING, None, criticality=Criticality.A),
-        _Node("HQ-B1-B", "Basement", AssetLevel.FLOOR, "HQ-B1"),
-        _Node("HQ-B1-F1", "Floor 1", AssetLevel.FLOOR, "HQ-B1"),
-        _Node("HQ-B1-R", "Roof", AssetLevel.FLOOR, "HQ-B1"),
-        _Node("HQ-B1-B-PLANT", "Basement plant room", AssetLevel.ZONE, "HQ-B1-B"),
-        _Node("HQ-B1-F1-CORE", "Floor 1 core (lift lobby)", AssetLevel.ZONE, "HQ-B1-F1"),
-        _Node("HQ-B1-R-PLANT", "Roof plant area", AssetLevel.ZONE, "HQ-B1-R"),
-        _Node(
-            "AHU-1",
-            "Air-handling unit 1 (offices)",
-            AssetLevel.EQUIPMENT,
-            "HQ-B1-R-PLANT",
-            asset_type=by_code["AHU-1"].asset_type if "AHU-1" in by_code else "air_handler",
-            category="hvac",
-            manufacturer="Trane",
-            model="CLCP 12",
-            serial="TR-CL12-0412877",
-            installed_years_ago=6.5,
-            warranty_years=5,
-            life_years=20,
-            purchase="48500.00",
-            replacement="61200.00",
-            criticality=Criticality.A,
-        ),
-        _Node(
-            "CH-1",
-            "Chiller 1 (air-cooled)",
-            AssetLevel.EQUIPMENT,
-            "HQ-B1-R-PLANT",
-            asset_type="chiller",
-            category="hvac",
-            manufacturer="Carrier",
-            model="AquaSnap 30RBP-160",
-            serial="CA-30RBP-2219034",
-            installed_years_ago=4.2,
-            warranty_years=5,
-            life_years=20,
-            purchase="96000.00",
-            replacement="118000.00",
-            criticality=Criticality.A,
-        ),
-        _Node(
-            "P-1",
-            "Chilled-water pump 1 (duty)",
-            AssetLevel.EQUIPMENT,
-            "HQ-B1-B-PLANT",
-            asset_type="pump",
-            category="hvac",
-            manufacturer="Grundfos",
-            model="TPE 80-240/2",
-            serial="GF-96123456-0001",
-            installed_years_ago=4.2,
-            warranty_years=2,
-            life_years=15,
-            purchase="7400.00",
-            replacement="8900.00",
-            criticality=Criticality.B,
-        ),
-        _Node(
-            "P-2",
-            "Chilled-water pump 2 (standby)",
-            AssetLevel.EQUIPMENT,
-            "HQ-B1-B-PLANT",
-            asset_type="pump",
-            category="hvac",
-            manufacturer="Grundfos",
-            model="TPE 80-240/2",
-            serial="GF-96123456-0002",
-            installed_years_ago=4.2,
-            warranty_years=2,
-            life_years=15,
-            purchase="7400.00",
-            replacement="8900.00",
-            criticality=Criticality.C,
-        ),
-        _Node(
-            "LIFT-1",
-            "Passenger lift 1",
-            AssetLevel.EQUIPMENT,
-            "HQ-B1-F1-CORE",
-            asset_type="lift",
-            category="lifts",
-            manufacturer="KONE",
-            model="MonoSpace 500",
-            serial="KN-MS5-77120",
-            installed_years_ago=9,
-            warranty_years=2,
-            life_years=25,
-            purchase="72000.00",
-            replacement="85000.00",
-            criticality=Criticality.A,
-        ),
-        _Node(
-            "Main-Meter",
-            "Main electricity meter",
-            AssetLevel.EQUIPMENT,
-            "HQ-B1-B-PLANT",
-            asset_type=by_code["Main-Meter"].asset_type if "Main-Meter" in by_code else "meter",
-            category="energy",
-            manufacturer="Siemens",
-            model="PAC3200",
-            serial="SI-PAC32-5520931",
-            installed_years_ago=3,
-            warranty_years=3,
-            life_years=15,
-            purchase="950.00",
-            replacement="1100.00",
-            criticality=Criticality.B,
-        ),
+@dataclass(frozen=True, slots=True)
+class _Unit:
+    """A piece of equipment and its life-cycle record (see ``_EQUIPMENT``)."""
+
+    code: str
+    name: str
+    parent: str
+    asset_type: str
+    criticality: Criticality
+    category: str
+    manufacturer: str
+    model: str
+    serial: str
+    installed_years_ago: float
+    warranty_years: float
+    life_years: float
+    purchase: str
+    replacement: str
+
+    level: ClassVar[AssetLevel] = AssetLevel.EQUIPMENT
+
+
+_SPACES: tuple[_Space, ...] = (
+    _Space("HQ-B1", "Head office", AssetLevel.BUILDING, None),
+    _Space("HQ-B1-B", "Basement", AssetLevel.FLOOR, "HQ-B1"),
+    _Space("HQ-B1-F1", "Floor 1", AssetLevel.FLOOR, "HQ-B1"),
+    _Space("HQ-B1-R", "Roof", AssetLevel.FLOOR, "HQ-B1"),
+    _Space("HQ-B1-B-PLANT", "Basement plant room", AssetLevel.ZONE, "HQ-B1-B"),
+    _Space("HQ-B1-F1-CORE", "Floor 1 core (lift lobby)", AssetLevel.ZONE, "HQ-B1-F1"),
+    _Space("HQ-B1-R-PLANT", "Roof plant area", AssetLevel.ZONE, "HQ-B1-R"),
+)
+
+_UnitRow = tuple[str, str, str, str, Criticality, str, str, str, str, float, float, float, str, str]
+_EQUIPMENT: tuple[_UnitRow, ...] = (
+    # code, name, zone, asset type, criticality, category, manufacturer, model, serial number,
+    # installed (years ago), warranty (years), expected life (years), purchase, replacement cost
+    ("AHU-1", "Air-handling unit 1 (offices)", "HQ-B1-R-PLANT", "air_handler", Criticality.A,
+     "hvac", "Trane", "CLCP 12", "TR-CL12-0412877", 6.5, 5, 20, "48500.00", "61200.00"),
+    ("CH-1", "Chiller 1 (air-cooled)", "HQ-B1-R-PLANT", "chiller", Criticality.A, "hvac",
+     "Carrier", "AquaSnap 30RBP-160", "CA-30RBP-2219034", 4.2, 5, 20, "96000.00", "118000.00"),
+    ("P-1", "Chilled-water pump 1 (duty)", "HQ-B1-B-PLANT", "pump", Criticality.B, "hvac",
+     "Grundfos", "TPE 80-240/2", "GF-96123456-0001", 4.2, 2, 15, "7400.00", "8900.00"),
+    ("P-2", "Chilled-water pump 2 (standby)", "HQ-B1-B-PLANT", "pump", Criticality.C, "hvac",
+     "Grundfos", "TPE 80-240/2", "GF-96123456-0002", 4.2, 2, 15, "7400.00", "8900.00"),
+    ("LIFT-1", "Passenger lift 1", "HQ-B1-F1-CORE", "lift", Criticality.A, "lifts",
+     "KONE", "MonoSpace 500", "KN-MS5-77120", 9, 2, 25, "72000.00", "85000.00"),
+    ("Main-Meter", "Main electricity meter", "HQ-B1-B-PLANT", "meter", Criticality.B, "energy",
+     "Siemens", "PAC3200", "SI-PAC32-5520931", 3, 3, 15, "950.00", "1100.00"),
+)  # fmt: skip
+
+#: Rooms the office scenario simulates: placed on floor 1 when the scenario has them.
+_ROOMS = ("Room-101", "Room-102")
+
+
+def _tree(scenario: Scenario) -> list[_Space | _Unit]:
+    """Building → floors → zones → equipment → the scenario's rooms, parents before children.
+
+    An asset the scenario simulates keeps the type the scenario gives it (``facility demo``
+    has created it from the scenario already; this only matters when it has not).
+    """
+    types = {spec.asset: spec.asset_type for spec in scenario.devices}
+    nodes: list[_Space | _Unit] = [*_SPACES, *(_Unit(*row) for row in _EQUIPMENT)]
+    nodes += [
+        _Space(code, code.replace("-", " "), AssetLevel.ZONE, "HQ-B1-F1", "room")
+        for code in _ROOMS
+        if code in types
     ]
-    for room in ("Room-101", "Room-102"):
-        if room in by_code:
-            nodes.append(
-                _Node(room, room.replace("-", " "), AssetLevel.ZONE, "HQ-B1-F1", "room", "space")
-            )
-    return nodes
+    return [replace(node, asset_type=types.get(node.code, node.asset_type)) for node in nodes]
 
 
-def _years_ago(today: date, years: float | None) -> date | None:
-    return None if years is None else today - timedelta(days=round(years * 365.25))
+def _years_ago(today: date, years: float) -> date:
+    return today - timedelta(days=round(years * 365.25))
+
+
+def _write_record(asset: Asset, unit: _Unit, today: date) -> None:
+    """The life-cycle fields, written only where nobody has yet (a restart keeps console edits)."""
+    if asset.manufacturer:
+        return
+    installed = _years_ago(today, unit.installed_years_ago)
+    asset.category = unit.category
+    asset.manufacturer = unit.manufacturer
+    asset.model = unit.model
+    asset.serial_number = unit.serial
+    asset.installed_on = installed
+    asset.commissioned_on = installed + timedelta(days=14)
+    asset.warranty_end = installed + timedelta(days=round(unit.warranty_years * 365))
+    asset.expected_life_years = unit.life_years
+    asset.purchase_cost = Decimal(unit.purchase)
+    asset.replacement_cost = Decimal(unit.replacement)
+    asset.criticality = unit.criticality
 
 
 def _seed_assets(session: Session, site: Site, scenario: Scenario, today: date) -> int:
@@ -214,8 +177,8 @@ def _seed_assets(session: Session, site: Site, scenario: Scenario, today: date) 
             session, code=node.code, name=node.name, asset_type=node.asset_type, site=site
         )
         added += existing is None
-        # Fill the life-cycle fields only where nobody has yet: a restart keeps edits made in
-        # the console, and the scenario's own assets (created bare) get their records.
+        # Fill in only what nobody has yet: a restart keeps edits made in the console, and the
+        # scenario's own assets (created bare) get their names, places and records.
         if asset.name == asset.code:
             asset.name = node.name
         if asset.site_id is None:
@@ -224,24 +187,15 @@ def _seed_assets(session: Session, site: Site, scenario: Scenario, today: date) 
         if parent is not None and asset.parent_id is None:
             asset.parent_id = parent.id
         asset.level = node.level
-        if node.manufacturer and not asset.manufacturer:
-            installed = _years_ago(today, node.installed_years_ago)
-            asset.category = node.category
-            asset.manufacturer = node.manufacturer
-            asset.model = node.model
-            asset.serial_number = node.serial
-            asset.installed_on = installed
-            asset.commissioned_on = installed + timedelta(days=14) if installed else None
-            if installed is not None and node.warranty_years is not None:
-                asset.warranty_end = installed + timedelta(days=round(node.warranty_years * 365))
-            asset.expected_life_years = node.life_years
-            asset.purchase_cost = Decimal(node.purchase) if node.purchase else None
-            asset.replacement_cost = Decimal(node.replacement) if node.replacement else None
-            asset.criticality = node.criticality
+        if isinstance(node, _Unit):
+            _write_record(asset, node, today)
         session.flush()
         codes[node.code] = asset
     return added
 
+
+#: The demo's one storeroom: code and name.
+_STORE = ("MAIN", "Main plant store (basement)")
 
 _ITEMS: tuple[tuple[str, str, StockCategory, str, str, int, int, int, str | None, int], ...] = (
     # sku, name, category, unit, unit cost, reorder point, reorder qty, max, supplier, on hand
@@ -263,9 +217,10 @@ _ITEMS: tuple[tuple[str, str, StockCategory, str, str, int, int, int, str | None
 
 
 def _seed_stock(session: Session, now: datetime) -> int:
-    room = session.scalar(sa.select(Storeroom).where(Storeroom.code == "MAIN"))
+    store_code, store_name = _STORE
+    room = session.scalar(sa.select(Storeroom).where(Storeroom.code == store_code))
     if room is None:
-        room = Storeroom(code="MAIN", name="Main plant store (basement)")
+        room = Storeroom(code=store_code, name=store_name)
         session.add(room)
         session.flush()
     suppliers = {s.code: s.id for s in session.scalars(sa.select(Supplier))}
@@ -307,19 +262,29 @@ def _seed_stock(session: Session, now: datetime) -> int:
     return added
 
 
+_SUPPLIERS: tuple[tuple[str, str, SupplierKind, QualificationStatus, tuple[str, ...]], ...] = (
+    # code, name, kind, qualification, categories
+    ("FILTRA", "Filtra Luftfilter GmbH", SupplierKind.SUPPLIER, QualificationStatus.QUALIFIED,
+     ("hvac", "filters")),
+    ("BELTS24", "Belts24 Antriebstechnik", SupplierKind.SUPPLIER, QualificationStatus.CANDIDATE,
+     ("drives",)),
+    ("COOLTECH", "CoolTech Kälteservice", SupplierKind.BOTH, QualificationStatus.QUALIFIED,
+     ("hvac", "chillers")),
+    ("LIFTCARE", "LiftCare Aufzugsdienst", SupplierKind.CONTRACTOR, QualificationStatus.CANDIDATE,
+     ("lifts",)),
+)  # fmt: skip
+
+_CERTIFICATES: tuple[tuple[str, str, str, int, int], ...] = (
+    # supplier, certificate, number, issued (days ago), expires (in days); COOLTECH's expires in
+    # three weeks, so the certificate report flags it
+    ("COOLTECH", "F-gas company certificate (EU 2015/2067)", "FG-DE-2023-0815", 3 * 365 - 21, 21),
+    ("LIFTCARE", "ISO 9001:2015", "Q-44812", 400, 700),
+)
+
+
 def _seed_suppliers(session: Session, today: date, now: datetime) -> int:
-    rows = (
-        ("FILTRA", "Filtra Luftfilter GmbH", SupplierKind.SUPPLIER, QualificationStatus.QUALIFIED,
-         ["hvac", "filters"]),
-        ("BELTS24", "Belts24 Antriebstechnik", SupplierKind.SUPPLIER,
-         QualificationStatus.CANDIDATE, ["drives"]),
-        ("COOLTECH", "CoolTech Kälteservice", SupplierKind.BOTH, QualificationStatus.QUALIFIED,
-         ["hvac", "chillers"]),
-        ("LIFTCARE", "LiftCare Aufzugsdienst", SupplierKind.CONTRACTOR,
-         QualificationStatus.CANDIDATE, ["lifts"]),
-    )  # fmt: skip
     added = 0
-    for code, name, kind, status, categories in rows:
+    for code, name, kind, status, categories in _SUPPLIERS:
         if session.scalar(sa.select(Supplier.id).where(Supplier.code == code)) is not None:
             continue
         supplier = Supplier(
@@ -327,7 +292,7 @@ def _seed_suppliers(session: Session, today: date, now: datetime) -> int:
             name=name,
             kind=kind,
             status=status,
-            categories=categories,
+            categories=list(categories),
             contact_name="Service desk",
             email=f"service@{code.lower()}.example",
             created_at=now,
@@ -335,33 +300,30 @@ def _seed_suppliers(session: Session, today: date, now: datetime) -> int:
         session.add(supplier)
         session.flush()
         added += 1
-        if code == "COOLTECH":  # expires in three weeks: the certificate report flags it
-            session.add(
-                Certificate(
-                    supplier_id=supplier.id,
-                    name="F-gas company certificate (EU 2015/2067)",
-                    number="FG-DE-2023-0815",
-                    issued_on=today - timedelta(days=3 * 365 - 21),
-                    expires_on=today + timedelta(days=21),
-                    created_at=now,
+        for holder, title, number, issued_ago, expires_in in _CERTIFICATES:
+            if holder == code:
+                session.add(
+                    Certificate(
+                        supplier_id=supplier.id,
+                        name=title,
+                        number=number,
+                        issued_on=today - timedelta(days=issued_ago),
+                        expires_on=today + timedelta(days=expires_in),
+                        created_at=now,
+                    )
                 )
-            )
-        if code == "LIFTCARE":
-            session.add(
-                Certificate(
-                    supplier_id=supplier.id,
-                    name="ISO 9001:2015",
-                    number="Q-44812",
-                    issued_on=today - timedelta(days=400),
-                    expires_on=today + timedelta(days=700),
-                    created_at=now,
-                )
-            )
     session.flush()
     return added
 
 
-def _template(session: Session, name: str, asset_type: str, labels: list[str]) -> int:
+#: Preventive checklists: name, asset type, the items (each a required check).
+_TEMPLATES: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("AHU filter change", "air_handler",
+     ("Unit isolated", "Filters replaced", "Pressure drop checked")),
+)  # fmt: skip
+
+
+def _template(session: Session, name: str, asset_type: str, labels: tuple[str, ...]) -> int:
     found = session.scalar(sa.select(ChecklistTemplate.id).where(ChecklistTemplate.name == name))
     if found is not None:
         return found
@@ -376,94 +338,80 @@ def _template(session: Session, name: str, asset_type: str, labels: list[str]) -
     return template.id
 
 
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """One demo PM plan; the defaults are ``pm.create_plan``'s."""
+
+    name: str
+    trigger: PmTriggerKind
+    labour_h: float
+    assets: tuple[str, ...] = ()
+    asset_type: str | None = None
+    interval: float = 1.0
+    unit: TimeUnit | None = None
+    #: Calendar plans: the first due date as days from the seed's ``now`` and a local time.
+    first: tuple[int, str] | None = None
+    lead: float = 0.0
+    device: str | None = None
+    metric: str | None = None
+    max_gap_s: float = 900.0
+    cron: str | None = None
+    checklist: str | None = None  # a name from _TEMPLATES
+    parts: tuple[tuple[str, int], ...] = ()  # (sku, quantity), reserved in the main store
+
+
+#: None is due when the demo starts: its first work order stays the scripted fault's.
+_PLANS: tuple[_Plan, ...] = (
+    _Plan("AHU-1 filter change (quarterly)", PmTriggerKind.CALENDAR, 1.5, ("AHU-1",), interval=3,
+          unit=TimeUnit.MONTH, first=(10, "08:00"), lead=3, checklist="AHU filter change",
+          parts=(("FLT-595-F7", 4), ("FLT-287-M5", 2))),
+    _Plan("Chiller annual inspection", PmTriggerKind.CALENDAR, 6, ("CH-1",), interval=12,
+          unit=TimeUnit.MONTH, first=(45, "07:00"), lead=14),
+    _Plan("AHU-1 fan belts and bearings (2000 run hours)", PmTriggerKind.RUNTIME, 2, ("AHU-1",),
+          interval=2000, lead=100, device="ahu-1", metric="fan", max_gap_s=900,
+          parts=(("BELT-SPA-1250", 2), ("BRG-6205-2RS", 2))),
+    _Plan("Main meter check (every 50 MWh)", PmTriggerKind.METER, 0.5, ("Main-Meter",),
+          interval=50_000, device="meter-main", metric="energy"),
+    _Plan("Lift weekly inspection", PmTriggerKind.CRON, 0.5, ("LIFT-1",), cron="0 7 * * 1"),
+    _Plan("Chilled-water pumps monthly round", PmTriggerKind.CRON, 1, asset_type="pump",
+          cron="30 9 1 * *"),
+)  # fmt: skip
+
+
 def _seed_plans(session: Session, site: Site, now: datetime) -> int:
-    """Plans that are not due at start (the demo's first order stays the scripted fault)."""
-    filters = _template(
-        session,
-        "AHU filter change",
-        "air_handler",
-        ["Unit isolated", "Filters replaced", "Pressure drop checked"],
-    )
-    first = (now + timedelta(days=10)).strftime("%Y-%m-%dT08:00")
-    specs: list[dict[str, object]] = [
-        {
-            "name": "AHU-1 filter change (quarterly)",
-            "trigger": PmTriggerKind.CALENDAR,
-            "interval": 3,
-            "unit": TimeUnit.MONTH,
-            "anchor_local": first,
-            "asset_codes": ["AHU-1"],
-            "lead": 3,
-            "estimated_labour_h": 1.5,
-            "checklist_template_id": filters,
-            "parts": [
-                {"sku": "FLT-595-F7", "quantity": 4, "storeroom": "MAIN"},
-                {"sku": "FLT-287-M5", "quantity": 2, "storeroom": "MAIN"},
-            ],
-        },
-        {
-            "name": "Chiller annual inspection",
-            "trigger": PmTriggerKind.CALENDAR,
-            "interval": 12,
-            "unit": TimeUnit.MONTH,
-            "anchor_local": (now + timedelta(days=45)).strftime("%Y-%m-%dT07:00"),
-            "asset_codes": ["CH-1"],
-            "lead": 14,
-            "estimated_labour_h": 6,
-        },
-        {
-            "name": "AHU-1 fan belts and bearings (2000 run hours)",
-            "trigger": PmTriggerKind.RUNTIME,
-            "interval": 2000,
-            "lead": 100,
-            "device": "ahu-1",
-            "metric": "fan",
-            "asset_codes": ["AHU-1"],
-            "max_gap_s": 900,
-            "estimated_labour_h": 2,
-            "parts": [
-                {"sku": "BELT-SPA-1250", "quantity": 2, "storeroom": "MAIN"},
-                {"sku": "BRG-6205-2RS", "quantity": 2, "storeroom": "MAIN"},
-            ],
-        },
-        {
-            "name": "Main meter check (every 50 MWh)",
-            "trigger": PmTriggerKind.METER,
-            "interval": 50_000,
-            "device": "meter-main",
-            "metric": "energy",
-            "asset_codes": ["Main-Meter"],
-            "estimated_labour_h": 0.5,
-        },
-        {
-            "name": "Lift weekly inspection",
-            "trigger": PmTriggerKind.CRON,
-            "cron": "0 7 * * 1",
-            "asset_codes": ["LIFT-1"],
-            "estimated_labour_h": 0.5,
-        },
-        {
-            "name": "Chilled-water pumps monthly round",
-            "trigger": PmTriggerKind.CRON,
-            "cron": "30 9 1 * *",
-            "asset_type": "pump",
-            "estimated_labour_h": 1,
-        },
-    ]
+    """Create and approve the plans that are missing (by name)."""
+    templates = {name: _template(session, name, kind, labels) for name, kind, labels in _TEMPLATES}
     added = 0
-    for spec in specs:
-        name = str(spec["name"])
-        if session.scalar(sa.select(PmPlan.id).where(PmPlan.name == name)) is not None:
+    for plan in _PLANS:
+        if session.scalar(sa.select(PmPlan.id).where(PmPlan.name == plan.name)) is not None:
             continue
-        plan = pm.create_plan(
+        anchor = None
+        if plan.first is not None:
+            days, at = plan.first
+            anchor = f"{now + timedelta(days=days):%Y-%m-%d}T{at}"
+        created = pm.create_plan(
             session,
+            name=plan.name,
+            trigger=plan.trigger,
             actor=_ACTOR,
+            interval=plan.interval,
+            asset_codes=plan.assets,
+            asset_type=plan.asset_type,
             site_code=site.code,
+            checklist_template_id=templates[plan.checklist] if plan.checklist else None,
+            estimated_labour_h=plan.labour_h,
+            unit=plan.unit,
+            anchor_local=anchor,
+            device=plan.device,
+            metric=plan.metric,
+            max_gap_s=plan.max_gap_s,
+            lead=plan.lead,
             starts_at=now,
+            cron=plan.cron,
+            parts=[{"sku": sku, "quantity": n, "storeroom": _STORE[0]} for sku, n in plan.parts],
             now=now,
-            **spec,  # type: ignore[arg-type]
         )
-        pm.approve_plan(session, plan_id=plan.id, actor="manager", now=now)
+        pm.approve_plan(session, plan_id=created.id, actor="manager", now=now)
         added += 1
     return added
 

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from maintenance.models import AssetLevel, AssetStatus, Criticality, WorkOrderStatus, WorkOrderType
 from maintenance.models_assets import DocumentKind
+from maintenance.services.asset_lifecycle import AssetFigures
 
 __all__ = [
     "AssetCreate",
@@ -164,31 +165,8 @@ class AssetHistoryPublic(BaseModel):
     offset: int
 
 
-class AssetFiguresPublic(_Out):
-    code: str
-    now: datetime
-    age_years: float | None
-    expected_life_years: float | None
-    life_used_ratio: float | None
-    purchase_cost: Decimal | None
-    replacement_cost: Decimal | None
-    parts_cost: Decimal
-    labour_cost: Decimal
-    labour_hours: Decimal
-    tco: Decimal
-    repair_cost_12m: Decimal
-    repair_replacement_ratio: float | None
-    availability: float | None
-    availability_from: datetime
-    availability_to: datetime
-    under_repair_s: float
-    mttr_s: float | None
-    mtbf_s: float | None
-    failures_total: int
-    failures_12m: int
-    warranty_state: str
-    warranty_days_left: int | None
-    order_count: int
+#: The figures are served as the service computes them: one definition, no mirror to keep in step.
+AssetFiguresPublic = AssetFigures
 
 
 class ReplacementCandidatePublic(BaseModel):

@@ -4,56 +4,54 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from facility.types import Reading
 from gateway.stores.sql import SqlReadingStore, make_engine
 from maintenance.db import connect, upgrade
-from maintenance.models import Role, Site, User, WorkOrder, WorkOrderType
+from maintenance.models import Role, Site, WorkOrder, WorkOrderType
 from maintenance.models_service import PmOccurrence, PmTriggerKind, ScheduleMode, TimeUnit
 from maintenance.services import pm
 from maintenance.services import work_orders as orders
 from maintenance.services.assets import ensure_asset
 from tests.conftest import reset_postgres_schema
+from tests.integration._pm_helpers import World, approved_plan, draft_plan, pm_world, write_series
 
 T0 = datetime(2026, 1, 1, 0, 0, tzinfo=UTC)
-
-
-@dataclass
-class World:
-    sessions: sessionmaker[Session]
-    readings: SqlReadingStore
+#: Plan fields used by several tests: a daily round on the chiller from New Year.
+DAILY_ON_CH1: dict[str, object] = {
+    "trigger": PmTriggerKind.CALENDAR,
+    "interval": 1,
+    "unit": TimeUnit.DAY,
+    "anchor_local": "2026-01-01T00:00",
+    "asset_codes": ["CH-1"],
+}
+#: The chiller's weekly round, Mondays 09:00 Berlin from Jan 5.
+CHILLER_WEEKLY: dict[str, object] = {
+    "name": "Chiller weekly",
+    "trigger": PmTriggerKind.CALENDAR,
+    "interval": 1,
+    "unit": TimeUnit.WEEK,
+    "anchor_local": "2026-01-05T09:00",
+    "asset_codes": ["CH-1"],
+    "site_code": "HQ",
+}
 
 
 @pytest.fixture
 def world(database_url: str, tmp_path: Path) -> Iterator[World]:
-    engine, sessions = connect(database_url)
-    upgrade(engine)
-    with sessions() as session:
-        site = Site(code="HQ", name="Head office", timezone="Europe/Berlin")
-        session.add(site)
-        session.flush()
-        ensure_asset(session, code="AHU-1", asset_type="ahu", site=site)
-        ensure_asset(session, code="AHU-2", asset_type="ahu", site=site)
-        ensure_asset(session, code="CH-1", asset_type="chiller", site=site)
-        session.add(User(username="manager", password_hash="x", role=Role.MANAGER))
-        session.commit()
-    readings_engine = make_engine(f"sqlite:///{tmp_path / 'readings.db'}")
-    yield World(sessions, SqlReadingStore(readings_engine))
-    readings_engine.dispose()
-    engine.dispose()
+    with pm_world(database_url, tmp_path, t0=T0) as world:
+        yield world
 
 
-def _approved(session: Session, **fields: object) -> int:
-    plan = pm.create_plan(session, actor="manager", now=T0, **fields)  # type: ignore[arg-type]
-    pm.approve_plan(session, plan_id=plan.id, actor="manager", now=T0)
-    return plan.id
+def _energy(world: World, points: list[tuple[float, float]]) -> None:
+    """The main meter's kWh counter: ``(minutes after T0, value)``."""
+    write_series(world.readings, "main-meter", "energy", "kWh", T0, points)
 
 
 def _finish(session: Session, order_id: int, at: datetime) -> None:
@@ -81,7 +79,7 @@ def _pm_orders(session: Session) -> list[WorkOrder]:
 
 def test_a_monthly_plan_orders_each_asset_once_per_due_date_lead_days_ahead(world: World) -> None:
     with world.sessions() as s:
-        _approved(
+        world.approve(
             s,
             name="AHU filters",
             trigger=PmTriggerKind.CALENDAR,
@@ -94,23 +92,12 @@ def test_a_monthly_plan_orders_each_asset_once_per_due_date_lead_days_ahead(worl
             estimated_labour_h=1.5,
         )
         # Jan 31 08:00 Berlin = 07:00 UTC; three days' lead opens Jan 28 07:00 UTC
-        assert (
-            pm.run_pm_scheduler(
-                s, now=datetime(2026, 1, 28, 6, 59, tzinfo=UTC), readings=world.readings
-            )
-            == []
-        )
-        first = pm.run_pm_scheduler(
-            s, now=datetime(2026, 1, 28, 7, 0, tzinfo=UTC), readings=world.readings
-        )
+        assert world.schedule(s, datetime(2026, 1, 28, 6, 59, tzinfo=UTC)) == []
+        first = world.schedule(s, datetime(2026, 1, 28, 7, 0, tzinfo=UTC))
         assert [g.due_at for g in first] == [datetime(2026, 1, 31, 7, tzinfo=UTC)] * 2
-        again = pm.run_pm_scheduler(
-            s, now=datetime(2026, 1, 29, tzinfo=UTC), readings=world.readings
-        )
+        again = world.schedule(s, datetime(2026, 1, 29, tzinfo=UTC))
         assert again == []
-        february = pm.run_pm_scheduler(
-            s, now=datetime(2026, 2, 26, tzinfo=UTC), readings=world.readings
-        )
+        february = world.schedule(s, datetime(2026, 2, 26, tzinfo=UTC))
         assert [g.due_at for g in february] == [datetime(2026, 2, 28, 7, tzinfo=UTC)] * 2
         made = _pm_orders(s)
         assert len(made) == 4
@@ -120,25 +107,14 @@ def test_a_monthly_plan_orders_each_asset_once_per_due_date_lead_days_ahead(worl
 
 def test_a_scheduler_that_was_down_orders_only_the_latest_missed_occurrence(world: World) -> None:
     with world.sessions() as s:
-        _approved(
-            s,
-            name="Chiller weekly",
-            trigger=PmTriggerKind.CALENDAR,
-            interval=1,
-            unit=TimeUnit.WEEK,
-            anchor_local="2026-01-05T09:00",
-            asset_codes=["CH-1"],
-            site_code="HQ",
-        )
-        made = pm.run_pm_scheduler(
-            s, now=datetime(2026, 2, 10, tzinfo=UTC), readings=world.readings
-        )
+        world.approve(s, **CHILLER_WEEKLY)
+        made = world.schedule(s, datetime(2026, 2, 10, tzinfo=UTC))
         assert [g.due_at for g in made] == [datetime(2026, 2, 9, 8, tzinfo=UTC)]
 
 
 def test_a_floating_plan_is_due_an_interval_after_the_last_completion(world: World) -> None:
     with world.sessions() as s:
-        _approved(
+        world.approve(
             s,
             name="Belt check",
             trigger=PmTriggerKind.CALENDAR,
@@ -149,44 +125,15 @@ def test_a_floating_plan_is_due_an_interval_after_the_last_completion(world: Wor
             asset_codes=["CH-1"],
             site_code="HQ",
         )
-        first = pm.run_pm_scheduler(
-            s, now=datetime(2026, 1, 2, 7, tzinfo=UTC), readings=world.readings
-        )
+        first = world.schedule(s, datetime(2026, 1, 2, 7, tzinfo=UTC))
         assert len(first) == 1
         # while that order is open nothing more is due, however long it takes
-        assert (
-            pm.run_pm_scheduler(s, now=datetime(2026, 1, 30, tzinfo=UTC), readings=world.readings)
-            == []
-        )
+        assert world.schedule(s, datetime(2026, 1, 30, tzinfo=UTC)) == []
         _finish(s, first[0].work_order_id, datetime(2026, 2, 1, 15, 0, tzinfo=UTC))
-        assert (
-            pm.run_pm_scheduler(
-                s, now=datetime(2026, 2, 11, 14, 59, tzinfo=UTC), readings=world.readings
-            )
-            == []
-        )
-        second = pm.run_pm_scheduler(
-            s, now=datetime(2026, 2, 11, 15, tzinfo=UTC), readings=world.readings
-        )
+        assert world.schedule(s, datetime(2026, 2, 11, 14, 59, tzinfo=UTC)) == []
+        second = world.schedule(s, datetime(2026, 2, 11, 15, tzinfo=UTC))
         # completed 16:00 Berlin on Feb 1 -> due 16:00 Berlin (15:00 UTC) on Feb 11
         assert [g.due_at for g in second] == [datetime(2026, 2, 11, 15, tzinfo=UTC)]
-
-
-def _state_series(
-    store: SqlReadingStore, device: str, start: datetime, pattern: list[tuple[int, float]]
-) -> None:
-    store.write(
-        [
-            Reading(
-                device=device,
-                metric="state",
-                value=value,
-                unit="bool",
-                ts=start + timedelta(minutes=minute),
-            )
-            for minute, value in pattern
-        ]
-    )
 
 
 def test_a_runtime_plan_orders_when_run_hours_from_state_readings_cross_the_interval(
@@ -194,9 +141,9 @@ def test_a_runtime_plan_orders_when_run_hours_from_state_readings_cross_the_inte
 ) -> None:
     # a reading every 10 minutes: on for 6 h, offline for 5 h (no readings), on again for 4 h
     pattern = [(m, 1.0) for m in range(0, 361, 10)] + [(m, 1.0) for m in range(660, 901, 10)]
-    _state_series(world.readings, "ahu-1/fan", T0, pattern)
+    write_series(world.readings, "ahu-1/fan", "state", "bool", T0, pattern)
     with world.sessions() as s:
-        _approved(
+        world.approve(
             s,
             name="Fan bearings",
             trigger=PmTriggerKind.RUNTIME,
@@ -210,31 +157,19 @@ def test_a_runtime_plan_orders_when_run_hours_from_state_readings_cross_the_inte
         plan = pm.get_plan(s, plan_id=1)
         progress, _ = pm._progress(plan, world.readings, T0 + timedelta(hours=16))
         assert progress.total == pytest.approx(6.25 + 4.25)
-        made = pm.run_pm_scheduler(s, now=T0 + timedelta(hours=16), readings=world.readings)
+        made = world.schedule(s, T0 + timedelta(hours=16))
         assert [g.occurrence_key for g in made] == ["runtime:1"]
         # 8 h reached at 11:00 + (8 - 6.25) h = 12:45
         assert made[0].due_at == T0 + timedelta(hours=12, minutes=45)
         order = s.get(WorkOrder, made[0].work_order_id)
         assert order is not None and order.asset is not None and order.asset.code == "AHU-1"
-        assert pm.run_pm_scheduler(s, now=T0 + timedelta(hours=17), readings=world.readings) == []
+        assert world.schedule(s, T0 + timedelta(hours=17)) == []
 
 
 def test_a_meter_plan_counts_across_a_counter_reset(world: World) -> None:
-    values = [(0, 900.0), (60, 950.0), (120, 990.0), (180, 10.0), (240, 70.0)]
-    world.readings.write(
-        [
-            Reading(
-                device="main-meter",
-                metric="energy",
-                value=v,
-                unit="kWh",
-                ts=T0 + timedelta(minutes=m),
-            )
-            for m, v in values
-        ]
-    )
+    _energy(world, [(0, 900.0), (60, 950.0), (120, 990.0), (180, 10.0), (240, 70.0)])
     with world.sessions() as s:
-        _approved(
+        world.approve(
             s,
             name="Transformer inspection",
             trigger=PmTriggerKind.METER,
@@ -244,77 +179,27 @@ def test_a_meter_plan_counts_across_a_counter_reset(world: World) -> None:
             lead=20,
         )
         # consumption: 50 + 40 + 10 (reset counts from zero) + 60 = 160 → one occurrence
-        made = pm.run_pm_scheduler(s, now=T0 + timedelta(hours=5), readings=world.readings)
+        made = world.schedule(s, T0 + timedelta(hours=5))
         assert [g.occurrence_key for g in made] == ["meter:1"]
         # with 20 units lead, the second one opens at 180 units
-        world.readings.write(
-            [
-                Reading(
-                    device="main-meter",
-                    metric="energy",
-                    value=89.0,
-                    unit="kWh",
-                    ts=T0 + timedelta(minutes=300),
-                )
-            ]
-        )
-        assert pm.run_pm_scheduler(s, now=T0 + timedelta(hours=6), readings=world.readings) == []
-        world.readings.write(
-            [
-                Reading(
-                    device="main-meter",
-                    metric="energy",
-                    value=91.0,
-                    unit="kWh",
-                    ts=T0 + timedelta(minutes=330),
-                )
-            ]
-        )
-        second = pm.run_pm_scheduler(s, now=T0 + timedelta(hours=6), readings=world.readings)
+        _energy(world, [(300, 89.0)])
+        assert world.schedule(s, T0 + timedelta(hours=6)) == []
+        _energy(world, [(330, 91.0)])
+        second = world.schedule(s, T0 + timedelta(hours=6))
         assert [g.occurrence_key for g in second] == ["meter:2"]
 
 
 def test_unapproved_plans_order_nothing(world: World) -> None:
     with world.sessions() as s:
-        pm.create_plan(
-            s,
-            name="Draft",
-            trigger=PmTriggerKind.CALENDAR,
-            interval=1,
-            unit=TimeUnit.DAY,
-            anchor_local="2026-01-01T00:00",
-            asset_codes=["CH-1"],
-            actor="manager",
-            now=T0,
-        )
-        assert pm.run_pm_scheduler(s, now=T0 + timedelta(days=3), readings=world.readings) == []
+        draft_plan(s, name="Draft", now=T0, **DAILY_ON_CH1)
+        assert world.schedule(s, T0 + timedelta(days=3)) == []
 
 
 def test_forecast_lists_the_next_weeks_of_calendar_and_telemetry_plans(world: World) -> None:
-    world.readings.write(
-        [
-            Reading(
-                device="main-meter",
-                metric="energy",
-                value=10.0 * h,
-                unit="kWh",
-                ts=T0 + timedelta(hours=h),
-            )
-            for h in range(25)
-        ]
-    )
+    _energy(world, [(60 * h, 10.0 * h) for h in range(25)])
     with world.sessions() as s:
-        _approved(
-            s,
-            name="Chiller weekly",
-            trigger=PmTriggerKind.CALENDAR,
-            interval=1,
-            unit=TimeUnit.WEEK,
-            anchor_local="2026-01-05T09:00",
-            asset_codes=["CH-1"],
-            site_code="HQ",
-        )
-        _approved(
+        world.approve(s, **CHILLER_WEEKLY)
+        world.approve(
             s,
             name="Meter",
             trigger=PmTriggerKind.METER,
@@ -333,19 +218,10 @@ def test_forecast_lists_the_next_weeks_of_calendar_and_telemetry_plans(world: Wo
 
 def test_compliance_counts_on_time_late_and_open_occurrences(world: World) -> None:
     with world.sessions() as s:
-        _approved(
-            s,
-            name="Daily round",
-            trigger=PmTriggerKind.CALENDAR,
-            interval=1,
-            unit=TimeUnit.DAY,
-            anchor_local="2026-01-01T00:00",
-            asset_codes=["CH-1"],
-            grace_h=2,
-        )
+        world.approve(s, name="Daily round", grace_h=2, **DAILY_ON_CH1)
         ids = []
         for day in range(3):
-            made = pm.run_pm_scheduler(s, now=T0 + timedelta(days=day), readings=world.readings)
+            made = world.schedule(s, T0 + timedelta(days=day))
             ids.append(made[0].work_order_id)
         _finish(s, ids[0], T0 + timedelta(hours=1))  # on time (within 2 h grace)
         _finish(s, ids[1], T0 + timedelta(days=1, hours=5))  # late
@@ -362,61 +238,28 @@ def test_a_broken_plan_is_skipped_and_the_others_still_run(
     with world.sessions() as s:
         s.add(Site(code="MARS", name="Mars base", timezone="UTC"))
         s.commit()
-        common = {
-            "trigger": PmTriggerKind.CALENDAR,
-            "interval": 1,
-            "unit": TimeUnit.DAY,
-            "anchor_local": "2026-01-01T00:00",
-            "asset_codes": ["CH-1"],
-        }
-        _approved(s, name="Broken", site_code="MARS", **common)
-        _approved(s, name="Fine", **common)
+        world.approve(s, name="Broken", site_code="MARS", **DAILY_ON_CH1)
+        world.approve(s, name="Fine", **DAILY_ON_CH1)
         mars = s.scalar(sa.select(Site).where(Site.code == "MARS"))
         assert mars is not None
         mars.timezone = "Mars/Olympus_Mons"  # edited behind the plan's back
         s.commit()
-        made = pm.run_pm_scheduler(s, now=T0, readings=world.readings)
+        made = world.schedule(s, T0)
     assert [pm.get_plan(s, plan_id=g.plan_id).name for g in made] == ["Fine"]
     assert "Mars/Olympus_Mons" in caplog.text
 
 
 def test_plan_validation_names_the_problem(world: World) -> None:
     with world.sessions() as s:
+        daily = {**DAILY_ON_CH1, "name": "x", "actor": "m"}
         with pytest.raises(pm.PlanError, match="unknown asset codes: NOPE"):
-            pm.create_plan(
-                s,
-                name="x",
-                trigger=PmTriggerKind.CALENDAR,
-                interval=1,
-                unit=TimeUnit.DAY,
-                anchor_local="2026-01-01T00:00",
-                asset_codes=["NOPE"],
-                actor="m",
-            )
+            draft_plan(s, **{**daily, "asset_codes": ["NOPE"]})
         with pytest.raises(pm.PlanError, match="needs the device"):
             pm.create_plan(s, name="x", trigger=PmTriggerKind.RUNTIME, interval=5, actor="m")
         with pytest.raises(pm.PlanError, match="not a local date-time"):
-            pm.create_plan(
-                s,
-                name="x",
-                trigger=PmTriggerKind.CALENDAR,
-                interval=1,
-                unit=TimeUnit.DAY,
-                anchor_local="yesterday",
-                asset_codes=["CH-1"],
-                actor="m",
-            )
+            draft_plan(s, **{**daily, "anchor_local": "yesterday"})
         with pytest.raises(pm.PlanError, match="whole number"):
-            pm.create_plan(
-                s,
-                name="x",
-                trigger=PmTriggerKind.CALENDAR,
-                interval=1.5,
-                unit=TimeUnit.DAY,
-                anchor_local="2026-01-01T00:00",
-                asset_codes=["CH-1"],
-                actor="m",
-            )
+            draft_plan(s, **{**daily, "interval": 1.5})
 
 
 def test_two_schedulers_racing_on_postgresql_create_each_occurrence_once(
@@ -432,8 +275,9 @@ def test_two_schedulers_racing_on_postgresql_create_each_occurrence_once(
             for n in range(5):
                 ensure_asset(s, code=f"FCU-{n}", asset_type="fcu")
             s.commit()
-            _approved(
+            approved_plan(
                 s,
+                now=T0,
                 name="FCU filters",
                 trigger=PmTriggerKind.CALENDAR,
                 interval=1,
@@ -514,7 +358,7 @@ def test_the_telemetry_checkpoint_gives_the_same_orders_as_counting_from_scratch
     _telemetry_history(world.readings)
     counting = _CountingStore(world.readings)
     with world.sessions() as s:
-        runtime_id = _approved(
+        runtime_id = world.approve(
             s,
             name="Fan belts",
             trigger=PmTriggerKind.RUNTIME,
@@ -525,7 +369,7 @@ def test_the_telemetry_checkpoint_gives_the_same_orders_as_counting_from_scratch
             max_gap_s=900,
             starts_at=T0,
         )
-        meter_id = _approved(
+        meter_id = world.approve(
             s,
             name="Meter check",
             trigger=PmTriggerKind.METER,

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -11,58 +10,31 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from facility.types import Alert, AlertState, Severity
-from gateway.stores.sql import SqlReadingStore, make_engine
-from maintenance.db import connect, upgrade
-from maintenance.models import ChecklistTemplate, Role, Site, User, WorkOrder, WorkOrderType
+from maintenance.models import ChecklistTemplate, WorkOrder, WorkOrderType
 from maintenance.models_service import PmOccurrence, PmTriggerKind, StockBalance, StockCategory
 from maintenance.services import inventory as stock
 from maintenance.services import pm
 from maintenance.services import work_orders as orders
-from maintenance.services.assets import ensure_asset
+from tests.integration._pm_helpers import World, draft_plan, pm_world
 from tests.integration._work_order_server import ApiServer, running_api
 
 BERLIN = ZoneInfo("Europe/Berlin")
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)  # a Sunday
 
 
-@dataclass
-class World:
-    sessions: sessionmaker[Session]
-    readings: SqlReadingStore
-
-
 @pytest.fixture
 def world(database_url: str, tmp_path: Path) -> Iterator[World]:
-    engine, sessions = connect(database_url)
-    upgrade(engine)
-    with sessions() as s:
-        site = Site(code="HQ", name="Head office", timezone="Europe/Berlin")
-        s.add(site)
-        s.flush()
-        ensure_asset(s, code="AHU-1", asset_type="ahu", site=site)
-        ensure_asset(s, code="AHU-2", asset_type="ahu", site=site)
-        ensure_asset(s, code="CH-1", asset_type="chiller", site=site)
-        s.add(User(username="manager", password_hash="x", role=Role.MANAGER))
-        s.commit()
-    readings_engine = make_engine(f"sqlite:///{tmp_path / 'readings.db'}")
-    yield World(sessions, SqlReadingStore(readings_engine))
-    readings_engine.dispose()
-    engine.dispose()
-
-
-def _approved(s: Session, **fields: object) -> int:
-    plan = pm.create_plan(s, actor="manager", now=T0, **fields)  # type: ignore[arg-type]
-    pm.approve_plan(s, plan_id=plan.id, actor="manager", now=T0)
-    return plan.id
+    with pm_world(database_url, tmp_path, t0=T0) as world:
+        yield world
 
 
 # -- cron -----------------------------------------------------------------------------------------
 def test_a_cron_plan_orders_each_run_once_lead_days_ahead_in_the_sites_zone(world: World) -> None:
     with world.sessions() as s:
-        plan_id = _approved(
+        plan_id = world.approve(
             s,
             name="Monday AHU round",
             trigger=PmTriggerKind.CRON,
@@ -73,13 +45,13 @@ def test_a_cron_plan_orders_each_run_once_lead_days_ahead_in_the_sites_zone(worl
         )
         monday = datetime(2026, 3, 2, 6, 0, tzinfo=BERLIN).astimezone(UTC)
         opens = monday - timedelta(days=1)
-        early = pm.run_pm_scheduler(s, now=opens - timedelta(minutes=1), readings=world.readings)
+        early = world.schedule(s, opens - timedelta(minutes=1))
         assert early == []
-        made = pm.run_pm_scheduler(s, now=opens, readings=world.readings)
+        made = world.schedule(s, opens)
         assert [(g.plan_id, g.due_at) for g in made] == [(plan_id, monday)] * 2
-        assert pm.run_pm_scheduler(s, now=monday, readings=world.readings) == []
+        assert world.schedule(s, monday) == []
         # the next Monday, a week later, on the same wall time
-        later = pm.run_pm_scheduler(s, now=opens + timedelta(days=7), readings=world.readings)
+        later = world.schedule(s, opens + timedelta(days=7))
         assert [g.due_at for g in later] == [monday + timedelta(days=7)] * 2
         keys = set(s.scalars(sa.select(PmOccurrence.occurrence_key)))
         assert len(keys) == 4
@@ -89,7 +61,7 @@ def test_a_cron_plan_orders_each_run_once_lead_days_ahead_in_the_sites_zone(worl
 
 def test_a_new_cron_plan_does_not_order_runs_from_before_it_existed(world: World) -> None:
     with world.sessions() as s:
-        _approved(
+        world.approve(
             s,
             name="Daily round",
             trigger=PmTriggerKind.CRON,
@@ -98,15 +70,15 @@ def test_a_new_cron_plan_does_not_order_runs_from_before_it_existed(world: World
             site_code="HQ",
         )
         # created at 12:00 UTC; today's 08:00 run was before the plan
-        assert pm.run_pm_scheduler(s, now=T0 + timedelta(hours=1), readings=world.readings) == []
+        assert world.schedule(s, T0 + timedelta(hours=1)) == []
         tomorrow = datetime(2026, 3, 2, 8, 0, tzinfo=BERLIN).astimezone(UTC)
-        made = pm.run_pm_scheduler(s, now=tomorrow, readings=world.readings)
+        made = world.schedule(s, tomorrow)
         assert [g.due_at for g in made] == [tomorrow]
 
 
 def test_the_forecast_lists_cron_runs_across_the_dst_change(world: World) -> None:
     with world.sessions() as s:
-        _approved(
+        world.approve(
             s,
             name="Nightly 02:30 check",
             trigger=PmTriggerKind.CRON,
@@ -133,14 +105,7 @@ def test_a_cron_plan_needs_a_valid_expression_and_assets(world: World) -> None:
             ({"cron": "0 6 * * 1"}, "names asset_codes"),
         ):
             with pytest.raises(pm.PlanError, match=fragment):
-                pm.create_plan(
-                    s,
-                    name="bad cron",
-                    trigger=PmTriggerKind.CRON,
-                    actor="manager",
-                    now=T0,
-                    **fields,  # type: ignore[arg-type]
-                )
+                draft_plan(s, name="bad cron", trigger=PmTriggerKind.CRON, now=T0, **fields)
 
 
 # -- condition ------------------------------------------------------------------------------------
@@ -157,7 +122,7 @@ def _alert(asset: str, state: AlertState = AlertState.FIRING, minute: int = 0) -
     )
 
 
-def _condition_world(s: Session) -> int:
+def _condition_world(world: World, s: Session) -> int:
     s.add(
         ChecklistTemplate(
             name="Filter change",
@@ -189,7 +154,7 @@ def _condition_world(s: Session) -> int:
     )
     stock.create_storeroom(s, code="MAIN", name="Main store")
     stock.receive(s, sku="FLT-595", storeroom="MAIN", quantity=Decimal(8), actor="m", now=T0)
-    return _approved(
+    return world.approve(
         s,
         name="Filter change on condition",
         trigger=PmTriggerKind.CONDITION,
@@ -205,7 +170,7 @@ def test_a_condition_plans_rule_opens_its_preventive_order_with_checklist_and_pa
     world: World,
 ) -> None:
     with world.sessions() as s:
-        plan_id = _condition_world(s)
+        plan_id = _condition_world(world, s)
         outcome = orders.apply_alert(s, alert=_alert("AHU-1"), now=T0)
         assert outcome.action == "created"
         assert outcome.work_order_id is not None
@@ -229,7 +194,7 @@ def test_a_condition_plans_rule_opens_its_preventive_order_with_checklist_and_pa
         assert balance is not None
         assert balance.reserved == Decimal(4)
         # the scheduler never orders a condition plan by the clock
-        assert pm.run_pm_scheduler(s, now=T0 + timedelta(days=30), readings=world.readings) == []
+        assert world.schedule(s, T0 + timedelta(days=30)) == []
         forecast = pm.forecast(s, now=T0, weeks=4, readings=world.readings)
         assert [f for f in forecast if f.plan_id == plan_id] == []
 
@@ -238,7 +203,7 @@ def test_the_same_rule_on_an_asset_the_plan_does_not_cover_opens_a_corrective_or
     world: World,
 ) -> None:
     with world.sessions() as s:
-        _condition_world(s)
+        _condition_world(world, s)
         outcome = orders.apply_alert(s, alert=_alert("CH-1"), now=T0)
         assert outcome.work_order_id is not None
         order = orders.get_work_order(s, work_order_id=outcome.work_order_id)
@@ -249,14 +214,7 @@ def test_the_same_rule_on_an_asset_the_plan_does_not_cover_opens_a_corrective_or
 
 def test_an_unapproved_condition_plan_changes_nothing(world: World) -> None:
     with world.sessions() as s:
-        pm.create_plan(
-            s,
-            name="Draft",
-            trigger=PmTriggerKind.CONDITION,
-            rule="filter_dp_high",
-            actor="manager",
-            now=T0,
-        )
+        draft_plan(s, name="Draft", trigger=PmTriggerKind.CONDITION, rule="filter_dp_high", now=T0)
         outcome = orders.apply_alert(s, alert=_alert("AHU-2"), now=T0)
         assert outcome.work_order_id is not None
         order = orders.get_work_order(s, work_order_id=outcome.work_order_id)

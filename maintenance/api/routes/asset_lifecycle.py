@@ -160,7 +160,7 @@ def get_replacement_plan(
                 "score": c.score,
                 "components": c.components,
                 "missing": c.missing,
-                "figures": AssetFiguresPublic.model_validate(c.figures),
+                "figures": c.figures,
             }
         )
         for c in plan
@@ -298,12 +298,11 @@ def get_figures(
     """Age, TCO, repair cost, availability, MTBF/MTTR (definitions: docs/assets.md)."""
     asset = _asset(session, code)
     start = parse_time(availability_from, "availability_from")
-    figures = _call(
+    return _call(
         lambda: lifecycle.asset_figures(
             session, asset_id=asset.id, now=context.clock(), window_start=start
         )
     )
-    return AssetFiguresPublic.model_validate(figures)
 
 
 # -- documents ------------------------------------------------------------------------------------

@@ -12,9 +12,11 @@ from collections.abc import Callable
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
+from sqlalchemy.orm import Session
 
 from facility.errors import WorkOrderNotFound
 from maintenance.api.deps import (
+    ApiContext,
     Caller,
     ContextDep,
     CurrentUser,
@@ -90,6 +92,26 @@ def _movement(move: StockMovement, sku: str, storeroom: str) -> MovementPublic:
     )
 
 
+def _book_on_order(
+    body: IssueCreate, session: Session, context: ApiContext, caller: Caller, *, back: bool
+) -> MovementPublic:
+    """Parts out to an order, or (``back``) unused parts back from it: the two take the same
+    request, are checked against the same order, and answer with the same ledger line."""
+    book = stock.return_from_work_order if back else stock.issue_to_work_order
+    move = _call(
+        lambda: book(
+            session,
+            sku=body.sku,
+            storeroom=body.storeroom,
+            quantity=body.quantity,
+            work_order_id=body.work_order_id,
+            actor=caller.actor,
+            now=context.clock(),
+        )
+    )
+    return _movement(move, body.sku, body.storeroom)
+
+
 # -- master data ----------------------------------------------------------------------------------
 @router.post("/items", status_code=status.HTTP_201_CREATED)
 def create_item(body: StockItemCreate, session: SessionDep, caller: Admin) -> StockItemPublic:
@@ -154,18 +176,7 @@ def post_issue(
     body: IssueCreate, session: SessionDep, context: ContextDep, caller: Technician
 ) -> MovementPublic:
     """Parts out to a work order the caller can see; the cost lands on the order."""
-    move = _call(
-        lambda: stock.issue_to_work_order(
-            session,
-            sku=body.sku,
-            storeroom=body.storeroom,
-            quantity=body.quantity,
-            work_order_id=body.work_order_id,
-            actor=caller.actor,
-            now=context.clock(),
-        )
-    )
-    return _movement(move, body.sku, body.storeroom)
+    return _book_on_order(body, session, context, caller, back=False)
 
 
 @router.post("/returns", status_code=status.HTTP_201_CREATED)
@@ -173,18 +184,7 @@ def post_return(
     body: IssueCreate, session: SessionDep, context: ContextDep, caller: Technician
 ) -> MovementPublic:
     """Unused parts back from an order (at most what it was issued)."""
-    move = _call(
-        lambda: stock.return_from_work_order(
-            session,
-            sku=body.sku,
-            storeroom=body.storeroom,
-            quantity=body.quantity,
-            work_order_id=body.work_order_id,
-            actor=caller.actor,
-            now=context.clock(),
-        )
-    )
-    return _movement(move, body.sku, body.storeroom)
+    return _book_on_order(body, session, context, caller, back=True)
 
 
 @router.post("/adjustments", status_code=status.HTTP_201_CREATED)
