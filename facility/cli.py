@@ -16,6 +16,7 @@ from typing import Annotated, Any
 import orjson
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from console.cli import app as assets_app
 from dashboards.cli import app as dashboards_app
@@ -23,8 +24,10 @@ from facility.errors import FacilityError
 from facility.settings import Settings, load_settings
 from maintenance.cli import pm_app, stock_app
 from maintenance.cli_assets import register_asset_commands
+from maintenance.cli_improvement import actions_app, surveys_app
 from maintenance.cli_partners import suppliers_app
 from maintenance.cli_review import report_app
+from maintenance.cli_sites import sites_app
 
 __all__ = ["app", "main"]
 
@@ -52,6 +55,9 @@ app.add_typer(pm_app, name="pm")
 app.add_typer(stock_app, name="stock")
 app.add_typer(suppliers_app, name="suppliers")
 app.add_typer(report_app, name="report")
+app.add_typer(sites_app, name="sites")
+app.add_typer(actions_app, name="actions")
+app.add_typer(surveys_app, name="surveys")
 register_asset_commands(assets_app)
 
 _state: dict[str, Any] = {"debug": False}
@@ -557,7 +563,8 @@ def main() -> None:
     except FacilityError as exc:
         if _state["debug"]:
             raise
-        err.print(f"[red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        # the message may quote user input ("[/]", "[bold]"): print it as text, not markup
+        err.print(f"[red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True)
         sys.exit(1)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)

@@ -65,6 +65,7 @@ from maintenance.services.surveys import surveys_overlapping
 __all__ = [
     "ReviewError",
     "ReviewTargets",
+    "action_public",
     "action_state",
     "energy_used",
     "judge",
@@ -637,7 +638,8 @@ def _stock(session: Session, now: datetime, dead_after_days: int) -> StockIssues
     return StockIssues(low=low, dead=dead, dead_after_days=dead_after_days)
 
 
-def _action_public(action: ImprovementAction, site_code: str) -> ImprovementActionPublic:
+def action_public(action: ImprovementAction, site_code: str | None) -> ImprovementActionPublic:
+    """An action as the API, the CLI and the review show it (``site_code`` of its site)."""
     return ImprovementActionPublic(
         id=action.id,
         site=site_code if action.site_id is not None else None,
@@ -687,7 +689,7 @@ def _actions(
 
     def line(action: ImprovementAction) -> ActionReviewLine:
         return ActionReviewLine(
-            action=_action_public(action, site.code), state=action_state(action, today, zone)
+            action=action_public(action, site.code), state=action_state(action, today, zone)
         )
 
     return ActionsSection(

@@ -113,20 +113,7 @@ def get_monthly_report(
 
 # -- improvement actions -------------------------------------------------------------------------
 def _action(session: SessionDep, action: ImprovementAction) -> ImprovementActionPublic:
-    return ImprovementActionPublic(
-        id=action.id,
-        site=surveys.site_code(session, action.site_id),
-        period=action.period,
-        title=action.title,
-        description=action.description,
-        owner=action.owner,
-        due_on=action.due_on,
-        status=action.status,
-        outcome=action.outcome,
-        created_by=action.created_by,
-        created_at=action.created_at,
-        closed_at=action.closed_at,
-    )
+    return reviews.action_public(action, surveys.site_code(session, action.site_id))
 
 
 @router.post("/improvement-actions", status_code=status.HTTP_201_CREATED)
