@@ -1,10 +1,17 @@
 """The console's service-management pages: asset register, replacement plan, preventive
 maintenance, stock, suppliers and the monthly review.
 
-Read-only pages over the maintenance services (see :mod:`console._service_data`). Who sees what:
+Pages over the maintenance services (see :mod:`console._service_data`). Who sees what:
 managers and admins everything; technicians the asset register and preventive maintenance
 (their daily work); requesters and contractors none of it. Query parameters are validated and a
 bad one is answered with 400 and the value it refused, never a 500.
+
+Managers and admins also act here, through form posts to the page's own address (so a refused
+form is shown again, in place, with its message): approve a PM plan or run the scheduler,
+book a stock receipt or adjustment, move a supplier or an asset along its status machine.
+Every action calls the service that owns the rule (the same call the API route makes), checks
+the role first (anyone else gets 403 and nothing changes), then the CSRF token, then the form;
+success is a 303 back to the page with a ``notice``.
 
 This router is included before the first one: ``/assets/replacement`` must win over
 ``/assets/{asset_id}``.
@@ -12,35 +19,59 @@ This router is included before the first one: ``/assets/replacement`` must win o
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
 from typing import Annotated, Any, TypeVar
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
+from starlette.datastructures import FormData
 
 from console import _service_data as sdata
 from console._app import PREFIX, context_of, localizer_of, render, user_of
 from console._i18n import N_
-from console._routes import _common, _login_redirect
-from console._session import ConsoleUser
-from maintenance.models import AssetStatus, Criticality
+from console._routes import (
+    CSRF_MESSAGE,
+    FormError,
+    _common,
+    _form,
+    _login_redirect,
+    asset_page,
+)
+from console._routes import _text as _field
+from console._session import ConsoleUser, CsrfError
+from maintenance.models import Asset, AssetStatus, Criticality
 from maintenance.models_partners import QualificationStatus
 from maintenance.report import render_html
+from maintenance.schemas_service import AdjustmentCreate, ReceiptCreate
+from maintenance.services import asset_lifecycle as lifecycle
+from maintenance.services import inventory, pm
 from maintenance.services import review as reviews
+from maintenance.services import suppliers as directory
 from maintenance.services.asset_lifecycle import WEIGHTS
+from maintenance.services.work_orders import Actor
 
 __all__ = ["router"]
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 T = TypeVar("T")
+StatusT = TypeVar("StatusT", bound=StrEnum)
 #: Bounds of the query parameters (as the API bounds the same figures).
 MAX_WEEKS = 104
 MAX_DEAD_DAYS = 3650
 MAX_OFFSET = 2**31 - 1
 MAX_PLAN_ROWS = 500
 PAGE = 100
+MAX_ID = 2**31 - 1
+#: How many generated orders the PM page lists after a scheduler run (the total is said too).
+MAX_SHOWN = 50
 #: The report's own policy: inline styles and charts only, shown in the console's frame.
 REVIEW_CSP = (
     "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'; "
@@ -137,11 +168,25 @@ def _gate(request: Request, *, managers_only: bool) -> ConsoleUser | Response:
     return user
 
 
-def _page(request: Request, template: str, user: ConsoleUser, **values: Any) -> Response:
+def _ids(request: Request, name: str) -> list[int]:
+    """Up to :data:`MAX_SHOWN` positive ids repeated under ``name`` (``?made=3&made=4``)."""
+    ids = []
+    for raw in request.query_params.getlist(name)[:MAX_SHOWN]:
+        text = raw.strip()
+        if not (text.isascii() and text.isdigit() and len(text) <= 10 and 0 < int(text) <= MAX_ID):
+            raise BadParameter(name, raw)
+        ids.append(int(text))
+    return ids
+
+
+def _page(
+    request: Request, template: str, user: ConsoleUser, status_code: int = 200, **values: Any
+) -> Response:
     return render(
         request,
         template,
         user=user,
+        status_code=status_code,
         **values,
         **sdata.LABELS,
         **sdata.formatters(localizer_of(request)),
@@ -247,25 +292,52 @@ async def asset_document(
 # -- preventive maintenance -----------------------------------------------------------------------
 @router.get("/pm")
 async def pm_page(request: Request) -> Response:
-    """The PM forecast for the next ``weeks`` (1-104), the plans, this month's compliance."""
+    """The PM forecast for the next ``weeks`` (1-104), the plans, this month's compliance;
+    after a scheduler run (``notice=pm-ran``) also the orders it made (``made``, repeated)."""
     gate = _gate(request, managers_only=False)
     if isinstance(gate, Response):
         return gate
     user = gate
     try:
         weeks = _int(request, "weeks", default=4, low=1, high=MAX_WEEKS)
+        made = _ids(request, "made")
+        made_total = _int(request, "total", default=len(made), low=0, high=MAX_OFFSET)
     except BadParameter as exc:
         return _bad_parameter(request, user, exc)
+    return await _pm_response(request, user, weeks=weeks, made=made, made_total=made_total)
+
+
+async def _pm_response(
+    request: Request,
+    user: ConsoleUser,
+    *,
+    weeks: int = 4,
+    made: list[int] | None = None,
+    made_total: int = 0,
+    problem: Problem | None = None,
+) -> Response:
     context = context_of(request)
 
-    def load() -> sdata.PmView:
+    def load() -> tuple[sdata.PmView, list[tuple[int, str]]]:
         with context.sessions() as session:
-            return sdata.pm_view(
+            view = sdata.pm_view(
                 session, now=context.clock(), weeks=weeks, readings=context.readings
             )
+            return view, sdata.generated_orders(session, ids=made or [])
 
-    view = await run_in_threadpool(load)
-    return _page(request, "pm.html", user, view=view, weeks=weeks, max_weeks=MAX_WEEKS)
+    view, generated = await run_in_threadpool(load)
+    return _page(
+        request,
+        "pm.html",
+        user,
+        status_code=problem.status_code if problem else 200,
+        view=view,
+        weeks=weeks,
+        max_weeks=MAX_WEEKS,
+        generated=generated,
+        generated_total=made_total,
+        problem=problem,
+    )
 
 
 # -- stock ----------------------------------------------------------------------------------------
@@ -280,6 +352,12 @@ async def stock_page(request: Request) -> Response:
         days = _int(request, "days", default=180, low=1, high=MAX_DEAD_DAYS)
     except BadParameter as exc:
         return _bad_parameter(request, user, exc)
+    return await _stock_response(request, user, days=days)
+
+
+async def _stock_response(
+    request: Request, user: ConsoleUser, *, days: int = 180, problem: Problem | None = None
+) -> Response:
     context = context_of(request)
 
     def load() -> sdata.StockView:
@@ -287,7 +365,14 @@ async def stock_page(request: Request) -> Response:
             return sdata.stock_view(session, now=context.clock(), dead_days=days)
 
     view = await run_in_threadpool(load)
-    return _page(request, "stock.html", user, view=view)
+    return _page(
+        request,
+        "stock.html",
+        user,
+        status_code=problem.status_code if problem else 200,
+        view=view,
+        problem=problem,
+    )
 
 
 # -- suppliers ------------------------------------------------------------------------------------
@@ -307,6 +392,17 @@ async def suppliers_page(request: Request) -> Response:
     if len(chosen) > 1:
         return _bad_parameter(request, user, BadParameter("status", "(more than one)"))
     status = next(iter(chosen), None)
+    return await _suppliers_response(request, user, status=status, offset=offset)
+
+
+async def _suppliers_response(
+    request: Request,
+    user: ConsoleUser,
+    *,
+    status: QualificationStatus | None = None,
+    offset: int = 0,
+    problem: Problem | None = None,
+) -> Response:
     context = context_of(request)
 
     def load() -> sdata.SuppliersView:
@@ -320,11 +416,13 @@ async def suppliers_page(request: Request) -> Response:
         request,
         "suppliers.html",
         user,
+        status_code=problem.status_code if problem else 200,
         view=view,
         status=status,
         statuses=list(QualificationStatus),
         offset=offset,
         page=PAGE,
+        problem=problem,
     )
 
 
@@ -410,3 +508,374 @@ async def review_report(request: Request) -> Response:
             "Cache-Control": "private, no-store",
         },
     )
+
+
+# -- form actions ---------------------------------------------------------------------------------
+#: Longest reasons, as the API's request bodies bound them.
+MAX_REASON = 500
+MAX_SUPPLIER_REASON = 2000
+#: A quantity as people type it: optional sign, digits, optional decimals (no exponent, no
+#: locale grouping); the API's schema then bounds it.
+_NUMBER = re.compile(r"^[+-]?\d{1,13}(?:\.\d{1,13})?$")
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """Why a form post changed nothing, shown above that form when the page is drawn again.
+
+    ``message`` is a catalogue id; ``detail`` is the refused value or the service's own words
+    (shown as code, untranslated, as the order page shows a refused transition).
+    """
+
+    form: str
+    message: str
+    status_code: int = 400
+    detail: str | None = None
+    field_name: str | None = None
+    values: Mapping[str, str] = field(default_factory=dict)
+
+
+class ActionRefused(Exception):
+    """A form post this page refuses; carries the :class:`Problem` to show."""
+
+    def __init__(self, problem: Problem) -> None:
+        super().__init__(problem.message)
+        self.problem = problem
+
+
+def _manager(request: Request) -> ConsoleUser | Response:
+    """The signed-in manager or admin; else 401 (as the order forms answer) or a 403 page."""
+    user = user_of(request)
+    if user is None:
+        return Response("log in first", status_code=401)
+    if not user.can_manage:
+        return _error(
+            request,
+            user,
+            403,
+            N_("Not allowed"),
+            N_("Only facility managers and admins may do this; nothing was changed."),
+        )
+    return user
+
+
+async def _checked_form(request: Request, user: ConsoleUser) -> FormData | Response:
+    """The CSRF-checked form, or the 403/400 page that refuses it."""
+    try:
+        return await _form(request)
+    except CsrfError:
+        return _error(request, user, 403, N_("Not allowed"), CSRF_MESSAGE)
+    except FormError as exc:
+        return _error(request, user, 400, N_("The form is not valid"), exc.message)
+
+
+def _kept(form: FormData, *names: str) -> dict[str, str]:
+    """What the user typed, to fill the form in again (bounded, never trusted)."""
+    kept = {}
+    for name in names:
+        raw = form.get(name)
+        kept[name] = raw[:200] if isinstance(raw, str) else ""
+    return kept
+
+
+def _read(form: FormData, form_name: str, values: dict[str, str], name: str, **rules: Any) -> str:
+    try:
+        return _field(form, name, **rules)
+    except FormError as exc:
+        problem = Problem(form_name, exc.message, field_name=name, values=values)
+        raise ActionRefused(problem) from None
+
+
+def _status(
+    form: FormData, form_name: str, values: dict[str, str], machine: type[StatusT]
+) -> StatusT:
+    """The form's ``to`` as a status of ``machine``, or a refusal naming the form."""
+    raw = _read(form, form_name, values, "to", max_len=20, required=True)
+    try:
+        return machine(raw)
+    except ValueError:
+        problem = Problem(form_name, N_("Choose a status from the list."), detail=raw)
+        raise ActionRefused(problem) from None
+
+
+def _redirect(path: str, notice: str, **extra: Any) -> RedirectResponse:
+    query = urlencode({"notice": notice, **extra}, doseq=True)
+    return RedirectResponse(f"{PREFIX}{path}?{query}", status_code=303)
+
+
+def _service_refused(
+    form_name: str, exc: Exception, values: Mapping[str, str], *, status_code: int
+) -> ActionRefused:
+    return ActionRefused(
+        Problem(
+            form_name,
+            N_("Not possible now:"),
+            status_code=status_code,
+            detail=str(exc)[:300],
+            values=values,
+        )
+    )
+
+
+# -- PM: approve a plan, run the scheduler --------------------------------------------------------
+@router.post("/pm")
+async def pm_action(request: Request) -> Response:
+    """``action=approve`` (with ``plan``) or ``action=run``: what ``POST /api/v1/pm/plans/{id}/
+    approve`` and ``POST /api/v1/pm/run`` do, for managers and admins."""
+    gate = _manager(request)
+    if isinstance(gate, Response):
+        return gate
+    user = gate
+    form = await _checked_form(request, user)
+    if isinstance(form, Response):
+        return form
+    context = context_of(request)
+    try:
+        action = _read(form, "pm", {}, "action", max_len=20, required=True)
+        if action == "run":
+
+            def run() -> list[int]:
+                with context.sessions() as session:
+                    made = pm.run_pm_scheduler(
+                        session, now=context.clock(), readings=context.readings
+                    )
+                    return [g.work_order_id for g in made]
+
+            made = await run_in_threadpool(run)
+            return _redirect("/pm", "pm-ran", made=made[:MAX_SHOWN], total=len(made))
+        if action != "approve":
+            raise ActionRefused(Problem("pm", N_("Unknown action."), detail=action[:20]))
+        raw = _read(form, "approve", {}, "plan", max_len=12, required=True)
+        if not raw.isascii() or not raw.isdigit() or not 0 < int(raw) <= MAX_ID:
+            raise ActionRefused(Problem("approve", N_("Choose a plan from the list."), detail=raw))
+        plan_id = int(raw)
+
+        def approve() -> None:
+            with context.sessions() as session:
+                plan = pm.get_plan(session, plan_id=plan_id)
+                if plan.approved_at is not None:  # a second click must not restamp the go-ahead
+                    raise ActionRefused(
+                        Problem("approve", N_("This plan is already approved."), 409)
+                    )
+                pm.approve_plan(session, plan_id=plan_id, actor=user.username, now=context.clock())
+
+        try:
+            await run_in_threadpool(approve)
+        except pm.PlanNotFound as exc:
+            raise _service_refused("approve", exc, {}, status_code=404) from None
+        except pm.PlanError as exc:
+            raise _service_refused("approve", exc, {}, status_code=422) from None
+    except ActionRefused as refused:
+        return await _pm_response(request, user, problem=refused.problem)
+    return _redirect("/pm", "plan-approved")
+
+
+# -- stock: receipts and adjustments --------------------------------------------------------------
+def _quantity(
+    form: FormData, form_name: str, values: dict[str, str], name: str, *, signed: bool
+) -> Decimal:
+    raw = _read(form, form_name, values, name, max_len=30, required=True)
+    message = (
+        N_("Enter a non-zero number, such as 5 or -2.5 (at most three decimals).")
+        if signed
+        else N_("Enter a number greater than zero, such as 5 or 2.5 (at most three decimals).")
+    )
+    if not _NUMBER.match(raw):
+        raise ActionRefused(Problem(form_name, message, field_name=name, detail=raw, values=values))
+    try:
+        return Decimal(raw)
+    except InvalidOperation:  # pragma: no cover - the pattern admits only decimal numbers
+        raise ActionRefused(Problem(form_name, message, field_name=name, values=values)) from None
+
+
+def _schema_refused(form_name: str, exc: ValidationError, values: dict[str, str]) -> ActionRefused:
+    """The API schema's verdict on the first bad field, in the console's words."""
+    name = str(exc.errors()[0]["loc"][0]) if exc.errors() and exc.errors()[0]["loc"] else "form"
+    messages = {
+        "sku": N_("Choose an item from the list."),
+        "storeroom": N_("Choose a storeroom from the list."),
+        "quantity": N_(
+            "Enter a number greater than zero and at most 1,000,000,000, "
+            "with at most three decimals."
+        ),
+        "delta": N_(
+            "Enter a non-zero number between -1,000,000,000 and 1,000,000,000, "
+            "with at most three decimals."
+        ),
+        "reason": N_("Give a reason of 3 to 500 characters."),
+    }
+    message = messages.get(name, N_("The form is not valid"))
+    return ActionRefused(
+        Problem(form_name, message, field_name=name, detail=values.get(name), values=values)
+    )
+
+
+@router.post("/stock")
+async def stock_action(request: Request) -> Response:
+    """``action=receive`` (goods in) or ``action=adjust`` (a stock-take correction with its
+    reason), through :func:`inventory.receive` / :func:`inventory.adjust` as the API's
+    ``/inventory/receipts`` and ``/inventory/adjustments`` do; managers and admins."""
+    gate = _manager(request)
+    if isinstance(gate, Response):
+        return gate
+    user = gate
+    form = await _checked_form(request, user)
+    if isinstance(form, Response):
+        return form
+    context = context_of(request)
+    action = form.get("action")
+    form_name = "receive" if action == "receive" else "adjust" if action == "adjust" else "stock"
+    values = _kept(form, "sku", "storeroom", "quantity", "reason")
+    try:
+        if form_name == "stock":
+            raise ActionRefused(Problem("stock", N_("Unknown action."), detail=str(action)[:20]))
+        sku = _read(form, form_name, values, "sku", max_len=64, required=True)
+        room = _read(form, form_name, values, "storeroom", max_len=64, required=True)
+        reason = _read(form, form_name, values, "reason", max_len=MAX_REASON)
+        signed = form_name == "adjust"
+        quantity = _quantity(form, form_name, values, "quantity", signed=signed)
+        try:
+            if signed:
+                adjustment = AdjustmentCreate(
+                    sku=sku, storeroom=room, delta=quantity, reason=reason
+                )
+            else:
+                receipt = ReceiptCreate(sku=sku, storeroom=room, quantity=quantity, reason=reason)
+        except ValidationError as exc:
+            raise _schema_refused(form_name, exc, values) from None
+
+        def book() -> None:
+            with context.sessions() as session:
+                if signed:
+                    inventory.adjust(
+                        session,
+                        sku=adjustment.sku,
+                        storeroom=adjustment.storeroom,
+                        delta=adjustment.delta,
+                        reason=adjustment.reason,
+                        actor=Actor(user.username, user.role),
+                        now=context.clock(),
+                    )
+                else:
+                    inventory.receive(
+                        session,
+                        sku=receipt.sku,
+                        storeroom=receipt.storeroom,
+                        quantity=receipt.quantity,
+                        actor=user.username,
+                        reason=receipt.reason,
+                        now=context.clock(),
+                    )
+
+        try:
+            await run_in_threadpool(book)
+        except PermissionError as exc:
+            raise _service_refused(form_name, exc, values, status_code=403) from None
+        except inventory.InsufficientStock as exc:
+            raise _service_refused(form_name, exc, values, status_code=409) from None
+        except inventory.StockError as exc:
+            raise _service_refused(form_name, exc, values, status_code=422) from None
+    except ActionRefused as refused:
+        return await _stock_response(request, user, problem=refused.problem)
+    return _redirect("/stock", "adjusted" if signed else "received")
+
+
+# -- suppliers: the qualification machine ---------------------------------------------------------
+@router.post("/suppliers")
+async def supplier_action(request: Request) -> Response:
+    """Move ``supplier`` to ``to`` with a ``reason`` through :func:`suppliers.change_status`
+    (the API's ``POST /suppliers/{code}/status``); managers and admins."""
+    gate = _manager(request)
+    if isinstance(gate, Response):
+        return gate
+    user = gate
+    form = await _checked_form(request, user)
+    if isinstance(form, Response):
+        return form
+    context = context_of(request)
+    values = _kept(form, "supplier", "to", "reason")
+    try:
+        code = _read(form, "supplier", values, "supplier", max_len=64, required=True)
+        to = _status(form, "supplier", values, QualificationStatus)
+        reason = _read(
+            form, "supplier", values, "reason", max_len=MAX_SUPPLIER_REASON, required=True
+        )
+
+        def move() -> None:
+            with context.sessions() as session:
+                directory.change_status(
+                    session,
+                    code=code,
+                    to=to,
+                    actor=Actor(user.username, user.role),
+                    reason=reason,
+                    now=context.clock(),
+                )
+
+        try:
+            await run_in_threadpool(move)
+        except PermissionError as exc:
+            raise _service_refused("supplier", exc, values, status_code=403) from None
+        except directory.SupplierNotFound as exc:
+            raise _service_refused("supplier", exc, values, status_code=404) from None
+        except directory.InvalidQualification as exc:
+            raise _service_refused("supplier", exc, values, status_code=409) from None
+        except directory.SupplierError as exc:
+            raise _service_refused("supplier", exc, values, status_code=422) from None
+    except ActionRefused as refused:
+        return await _suppliers_response(request, user, problem=refused.problem)
+    return _redirect("/suppliers", "supplier-moved")
+
+
+# -- asset: the status machine --------------------------------------------------------------------
+@router.post("/assets/{asset_id}")
+async def asset_status_action(
+    request: Request, asset_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+) -> Response:
+    """Move the asset to ``to`` with a ``reason`` through :func:`asset_lifecycle.change_status`
+    (the API's ``POST /assets/{code}/status``); managers and admins. A refused move draws the
+    asset page again with the problem above the form (the page reads it from
+    ``request.state.form_problem``, as its GET route renders it)."""
+    gate = _manager(request)
+    if isinstance(gate, Response):
+        return gate
+    user = gate
+    form = await _checked_form(request, user)
+    if isinstance(form, Response):
+        return form
+    context = context_of(request)
+    values = _kept(form, "to", "reason")
+    try:
+        to = _status(form, "asset-status", values, AssetStatus)
+        reason = _read(form, "asset-status", values, "reason", max_len=MAX_REASON, required=True)
+
+        def move() -> bool:
+            with context.sessions() as session:
+                asset = session.get(Asset, asset_id)
+                if asset is None:
+                    return False
+                lifecycle.change_status(
+                    session,
+                    code=asset.code,
+                    to=to,
+                    actor=user.username,
+                    reason=reason,
+                    now=context.clock(),
+                )
+                return True
+
+        try:
+            found = await run_in_threadpool(move)
+        except lifecycle.InvalidAssetTransition as exc:
+            raise _service_refused("asset-status", exc, values, status_code=409) from None
+        except lifecycle.AssetError as exc:
+            raise _service_refused("asset-status", exc, values, status_code=422) from None
+    except ActionRefused as refused:
+        request.state.form_problem = refused.problem
+        response = await asset_page(request, asset_id)
+        if response.status_code == 200:
+            response.status_code = refused.problem.status_code
+        return response
+    if not found:
+        return _error(request, user, 404, N_("Not found"), N_("There is no such asset."))
+    return _redirect(f"/assets/{asset_id}", "asset-moved")

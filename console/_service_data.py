@@ -22,15 +22,24 @@ from sqlalchemy.orm import Session
 
 from console._i18n import N_, Localizer
 from facility.types import ReadingStore
-from maintenance.models import Asset, AssetLevel, AssetStatus, Criticality, Site, WorkOrderType
+from maintenance.models import (
+    Asset,
+    AssetLevel,
+    AssetStatus,
+    Criticality,
+    Site,
+    WorkOrder,
+    WorkOrderType,
+)
 from maintenance.models_assets import AssetDocument, AssetStatusChange, DocumentKind
 from maintenance.models_partners import QualificationStatus, Supplier, SupplierScore
-from maintenance.models_service import PmPlan, PmTriggerKind, StockCategory
+from maintenance.models_service import PmPlan, PmTriggerKind, StockCategory, Storeroom
 from maintenance.services import asset_documents, asset_lifecycle, inventory, pm, review
 from maintenance.services import scorecards as scores
 from maintenance.services import suppliers as directory
 
 __all__ = [
+    "ASSET_MOVES",
     "ASSET_STATUS_LABELS",
     "CATEGORY_LABELS",
     "COMPONENT_LABELS",
@@ -40,7 +49,9 @@ __all__ = [
     "LEVEL_LABELS",
     "ORDER_TYPE_LABELS",
     "QUALIFICATION_LABELS",
+    "SERVICE_NOTICES",
     "STATUS_TONES",
+    "SUPPLIER_MOVES",
     "TRIGGER_LABELS",
     "WARRANTY_LABELS",
     "AssetFacts",
@@ -57,6 +68,7 @@ __all__ = [
     "asset_register",
     "document_file",
     "formatters",
+    "generated_orders",
     "lifecycle_panel",
     "pm_view",
     "replacement_view",
@@ -138,8 +150,30 @@ COMPONENT_LABELS = {
     "failures": N_("Failures"),
     "criticality": N_("Criticality"),
 }
+#: The statuses each asset / supplier status may move to, as the services' ``TRANSITIONS``
+#: tables say (in the machine's own order), so a form offers only the moves the service allows.
+ASSET_MOVES: dict[AssetStatus, list[AssetStatus]] = {
+    current: [s for s in AssetStatus if s in asset_lifecycle.TRANSITIONS[current]]
+    for current in AssetStatus
+}
+SUPPLIER_MOVES: dict[QualificationStatus, list[QualificationStatus]] = {
+    current: [s for s in QualificationStatus if s in directory.TRANSITIONS[current]]
+    for current in QualificationStatus
+}
+#: What a successful form post says on the page it returns to (``?notice=<key>``).
+SERVICE_NOTICES = {
+    "plan-approved": N_("The plan is approved: the scheduler orders its work from now on."),
+    "pm-ran": N_("The scheduler ran."),
+    "received": N_("The receipt was booked into stock."),
+    "adjusted": N_("The stock adjustment was booked."),
+    "supplier-moved": N_("The supplier's qualification was changed."),
+    "asset-moved": N_("The asset's status was changed."),
+}
 #: The label tables, by the names the templates use.
 LABELS: dict[str, Any] = {
+    "ASSET_MOVES": ASSET_MOVES,
+    "SUPPLIER_MOVES": SUPPLIER_MOVES,
+    "SERVICE_NOTICES": SERVICE_NOTICES,
     "ASSET_STATUS_LABELS": ASSET_STATUS_LABELS,
     "STATUS_TONES": STATUS_TONES,
     "LEVEL_LABELS": LEVEL_LABELS,
@@ -410,6 +444,17 @@ class PmView:
     month_end: datetime
 
 
+def generated_orders(session: Session, *, ids: list[int]) -> list[tuple[int, str]]:
+    """The work orders a scheduler pass reported making (id, title), for the PM page's notice;
+    ids that name no order are left out."""
+    if not ids:
+        return []
+    rows = session.execute(
+        sa.select(WorkOrder.id, WorkOrder.title).where(WorkOrder.id.in_(ids)).order_by(WorkOrder.id)
+    )
+    return [(int(r[0]), str(r[1])) for r in rows]
+
+
 def pm_view(session: Session, *, now: datetime, weeks: int, readings: ReadingStore) -> PmView:
     """Forecast for ``weeks``, the plans, and compliance over this calendar month (UTC)."""
     month = f"{now.astimezone(UTC):%Y-%m}"
@@ -434,15 +479,28 @@ class StockView:
     valuation: inventory.Valuation
     dead: list[inventory.DeadStock]
     dead_days: int
+    #: What the receipt and adjustment forms offer: (sku, name, unit) and (code, name).
+    items: list[tuple[str, str, str]]
+    storerooms: list[tuple[str, str]]
+
+
+#: How many items and storerooms the stock forms list at most (the API's page size).
+MAX_CHOICES = 500
 
 
 def stock_view(session: Session, *, now: datetime, dead_days: int) -> StockView:
+    items, _total = inventory.list_items(session, limit=MAX_CHOICES, offset=0)
+    rooms = session.execute(
+        sa.select(Storeroom.code, Storeroom.name).order_by(Storeroom.code).limit(MAX_CHOICES)
+    )
     return StockView(
         low=inventory.low_stock(session),
         reorder=inventory.reorder_suggestions(session),
         valuation=inventory.valuation(session),
         dead=inventory.dead_stock(session, days=dead_days, now=now),
         dead_days=dead_days,
+        items=[(i.sku, i.name, i.unit) for i in items],
+        storerooms=[(str(r[0]), str(r[1])) for r in rooms],
     )
 
 
