@@ -25,6 +25,7 @@ from console import mount_console
 from facility.errors import ConfigError, ServiceUnavailable
 from facility.http_server import RunningServer, start_http_server
 from facility.settings import Settings
+from facility.sla_calendar import WindowCalendar
 from facility.types import Alert, AlertState, Presence, Reading
 from gateway.ingest import Gateway, GatewayOptions
 from gateway.mqtt import MqttOptions
@@ -209,7 +210,11 @@ class Stack:
         self.server: RunningServer | None = None
         self.secret = ensure_secret_key(settings)
         # SLA checks and notifications
-        self.maintenance = MaintenanceWorker(self.sessions, notify=notify_config(settings))
+        # declared maintenance windows (the rules file's, live on reload) pause SLA clocks
+        calendar = WindowCalendar(lambda: self.engine.lifecycle.windows, self._registry_place)
+        self.maintenance = MaintenanceWorker(
+            self.sessions, notify=notify_config(settings), calendar=calendar
+        )
         self._pm_thread = threading.Thread(target=self._pm_loop, name="pm-scheduler", daemon=True)
 
     # -- wiring -----------------------------------------------------------------------------
@@ -231,19 +236,15 @@ class Stack:
             tags_of=self.registry.tags_of,
         )
 
+    def _registry_place(self, code: str) -> dict[str, str] | None:
+        """The registry file's place for asset ``code`` (None when the file does not name it)."""
+        return next((e.place() for e in self.registry.assets if e.code == code), None)
+
     def _asset_of(self, device: str) -> dict[str, str] | None:
         """The registry file first (known before any DB round trip), then the maintenance DB."""
         placement = self.registry.resolve(device)
         if placement.asset is not None:
-            location = placement.asset.location
-            return {  # the whole path, so maintenance windows are inherited down the tree
-                "asset": placement.asset.code,
-                "asset_type": placement.asset.asset_type,
-                "site": location.site or "",
-                "building": location.building or "",
-                "floor": location.floor or "",
-                "zone": location.zone or "",
-            }
+            return placement.asset.place()
         return self.assets(device)
 
     def sync_registry(self) -> None:

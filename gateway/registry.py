@@ -99,6 +99,19 @@ class AssetEntry(_Strict):
     location: Location = Field(default_factory=Location)
     devices: list[DeviceRule] = Field(default_factory=list)
 
+    def place(self) -> dict[str, str]:
+        """The asset's whole path and type, as rule selectors and maintenance windows match it
+        (so a window on a building covers every floor, zone and asset in it)."""
+        location = self.location
+        return {
+            "asset": self.code,
+            "asset_type": self.asset_type,
+            "site": location.site or "",
+            "building": location.building or "",
+            "floor": location.floor or "",
+            "zone": location.zone or "",
+        }
+
     @property
     def path(self) -> str:
         """``site/building/floor/zone`` (the parts that are known)."""

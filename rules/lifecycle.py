@@ -173,21 +173,7 @@ class Lifecycle:
                 continue
             if attributes is None:
                 attributes = {**self._attributes_of(device, asset), "asset": asset}
-            scope = window.scope
-            wanted = {
-                "site": scope.site,
-                "building": scope.building,
-                "floor": scope.floor,
-                "zone": scope.zone,
-                "asset": scope.asset,
-                "asset_type": scope.asset_type,
-            }
-            if scope.device is not None and not fnmatch.fnmatchcase(device, scope.device):
-                continue
-            if all(
-                pattern is None or fnmatch.fnmatchcase(attributes.get(name, ""), pattern)
-                for name, pattern in wanted.items()
-            ):
+            if window.covers(rule=rule.name, device=device, attributes=attributes):
                 return window
         return None
 

@@ -8,8 +8,10 @@ is the whole day. ``days`` name the day the window *starts* on.
 
 from __future__ import annotations
 
+import fnmatch
 import re
-from datetime import datetime, time
+from collections.abc import Mapping
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -79,6 +81,21 @@ class WeeklyWindow(_Strict):
     @classmethod
     def _time(cls, value: object) -> time:
         return _parse_time(value)
+
+    def span_on(self, day: datetime) -> tuple[datetime, datetime] | None:
+        """The window that starts on ``day`` (a local, zone-aware midnight), or None.
+
+        Local wall times are attached to the zone as ``contains`` reads them, so a window
+        across a daylight-saving change lasts one hour more or less in real time.
+        """
+        if DAYS[day.weekday()] not in self.days:
+            return None
+        begin = datetime.combine(day.date(), self.start, day.tzinfo)
+        if self.start == self.end:
+            return begin, datetime.combine(day.date() + timedelta(days=1), time(0), day.tzinfo)
+        if self.start < self.end:
+            return begin, datetime.combine(day.date(), self.end, day.tzinfo)
+        return begin, datetime.combine(day.date() + timedelta(days=1), self.end, day.tzinfo)
 
     def contains(self, local: datetime) -> bool:
         """Whether the local (zone-aware) instant falls inside this window."""
@@ -175,3 +192,67 @@ class MaintenanceWindow(_Strict):
         if self.start is None or self.end is None:
             return False
         return self.start <= ts < self.end
+
+    def covers(
+        self, *, rule: str | None, device: str | None, attributes: Mapping[str, str]
+    ) -> bool:
+        """Whether the window applies to this rule and place (``attributes``: asset, asset_type,
+        site, building, floor, zone). Work raised by hand (``rule`` None) is covered only by
+        windows for every rule; a device scope needs the device."""
+        patterns = self.rules
+        if rule is None:
+            if "*" not in patterns:
+                return False
+        elif not any(fnmatch.fnmatchcase(rule, pattern) for pattern in patterns):
+            return False
+        scope = self.scope
+        if scope.device is not None and (
+            device is None or not fnmatch.fnmatchcase(device, scope.device)
+        ):
+            return False
+        wanted = {
+            "site": scope.site,
+            "building": scope.building,
+            "floor": scope.floor,
+            "zone": scope.zone,
+            "asset": scope.asset,
+            "asset_type": scope.asset_type,
+        }
+        return all(
+            pattern is None or fnmatch.fnmatchcase(attributes.get(name, ""), pattern)
+            for name, pattern in wanted.items()
+        )
+
+    def intervals(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        """The UTC spans in which the window is active between ``start`` and ``end``,
+        clipped to them, sorted and merged (a weekly window running into the next one is one
+        span)."""
+        if end <= start:
+            return []
+        if self.weekly is None:
+            if self.start is None or self.end is None:
+                return []
+            first, last = max(start, self.start), min(end, self.end)
+            return [(first.astimezone(UTC), last.astimezone(UTC))] if first < last else []
+        tz = zone(self.timezone)
+        day = datetime.combine(start.astimezone(tz).date() - timedelta(days=1), time(0), tz)
+        stop = end.astimezone(tz).date()
+        spans: list[tuple[datetime, datetime]] = []
+        while day.date() <= stop:
+            for weekly in self.weekly:
+                span = weekly.span_on(day)
+                if span is None:
+                    continue
+                first = max(start, span[0].astimezone(UTC))
+                last = min(end, span[1].astimezone(UTC))
+                if first < last:
+                    spans.append((first, last))
+            day = datetime.combine(day.date() + timedelta(days=1), time(0), tz)
+        spans.sort()
+        merged: list[tuple[datetime, datetime]] = []
+        for first, last in spans:
+            if merged and first <= merged[-1][1]:
+                merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+            else:
+                merged.append((first, last))
+        return merged

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -259,7 +259,7 @@ def _open_new(
     """Set the clocks, copy the checklists, record creation and dispatch (no commit)."""
     order.created_at = order.updated_at = now
     order.response_due_at, order.resolution_due_at = sla.due_times(
-        now, order.priority, policy, timezone=_site_timezone(order)
+        now, order.priority, policy, timezone=site_timezone(order)
     )
     record_event(
         order, actor=actor, kind="created", now=now, to_state=S.NEW, note=note, data=evidence
@@ -910,7 +910,8 @@ def _assign(
     }
 
 
-def _site_timezone(order: WorkOrder) -> str | None:
+def site_timezone(order: WorkOrder) -> str | None:
+    """The zone of the order's site (its asset's), for business-hours SLA arithmetic."""
     asset = order.asset
     return asset.site.timezone if asset is not None and asset.site is not None else None
 
@@ -919,7 +920,7 @@ def _resume(order: WorkOrder, *, now: datetime, policy: sla.SlaPolicy) -> dict[s
     """End a pause: the resolution deadline moves by the clock time the pause consumed."""
     since = order.on_hold_since or now
     target = policy.targets[order.priority]
-    hours = sla.hours_in(policy, _site_timezone(order))
+    hours = sla.hours_in(policy, site_timezone(order))
     paused = sla.elapsed(since, now, target, hours)
     if order.resolution_due_at is not None and order.resolution_breached_at is None:
         order.resolution_due_at = sla.extend(order.resolution_due_at, paused, target, hours)
@@ -1077,13 +1078,19 @@ def rate_work_order(
 
 # -- SLA checker ----------------------------------------------------------------------------------
 def check_breaches(
-    session: Session, *, now: datetime | None = None, policy: sla.SlaPolicy = sla.DEFAULT_POLICY
+    session: Session,
+    *,
+    now: datetime | None = None,
+    policy: sla.SlaPolicy = sla.DEFAULT_POLICY,
+    paused: Callable[[WorkOrder], bool] | None = None,
 ) -> list[tuple[int, str]]:
     """Mark response and resolution breaches and escalate; returns (order id, what) pairs.
 
     Level 1 tells the team lead (managers when there is none) at the breach; level 2 tells the
     managers when the order is still not acted on ``escalate_after_s`` later. An order on hold
-    does not breach its resolution target (the pause extends the deadline on resume).
+    does not breach its resolution target (the pause extends the deadline on resume), nor does
+    one for which ``paused`` says yes (its asset is in a declared maintenance window; the
+    window's pause moves its deadlines when the window ends, see ``sla_pauses``).
     """
     now = now or datetime.now(UTC)
     found: list[tuple[int, str]] = []
@@ -1116,6 +1123,8 @@ def check_breaches(
         .with_for_update(skip_locked=True)
     ).all()
     for order in orders:
+        if paused is not None and paused(order):
+            continue
         recipients = [f"lead:{order.team}"] if order.team else ["role:manager"]
         if (
             order.responded_at is None

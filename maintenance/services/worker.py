@@ -16,8 +16,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from maintenance.models import WorkOrder
 from maintenance.services import sla
 from maintenance.services.notifications import NotificationWorker, NotifyConfig
+from maintenance.services.sla_pauses import PauseCalendar, apply_window_pauses
 from maintenance.services.suppliers import DEFAULT_WARNING_DAYS, warn_expiring_certificates
 from maintenance.services.work_orders import check_breaches
 
@@ -39,8 +41,11 @@ class MaintenanceWorker:
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
         certificate_check_interval_s: float = 3600.0,
         certificate_warning_days: int = DEFAULT_WARNING_DAYS,
+        calendar: PauseCalendar | None = None,
     ) -> None:
         self.sessions = sessions
+        #: declared maintenance windows; they pause the SLA clocks of the orders they cover
+        self.calendar = calendar
         self.policy = policy
         self.clock = clock
         self.interval_s = interval_s
@@ -52,8 +57,22 @@ class MaintenanceWorker:
         self._thread = threading.Thread(target=self._loop, name="maintenance-worker", daemon=True)
 
     def run_once(self) -> None:
+        now = self.clock()
+        calendar = self.calendar
+        paused = None
+        if calendar is not None:
+            with self.sessions() as session:
+                apply_window_pauses(session, calendar=calendar, now=now, policy=self.policy)
+
+            def paused(order: WorkOrder) -> bool:
+                asset = order.asset
+                return asset is not None and calendar.active_now(
+                    asset=asset, rule=order.rule, device=order.device, now=now
+                )
+
         with self.sessions() as session:
-            for order_id, what in check_breaches(session, now=self.clock(), policy=self.policy):
+            found = check_breaches(session, now=now, policy=self.policy, paused=paused)
+            for order_id, what in found:
                 log.info("work order %d: %s", order_id, what)
         self._check_certificates()
         self.notifications.run_once()

@@ -9,7 +9,7 @@ import pytest
 
 from facility.app import Stack, StackOptions
 from facility.settings import Settings
-from gateway.broker import MosquittoBroker, free_port
+from gateway.broker import MosquittoBroker
 from gateway.mqtt import MqttConnection, MqttOptions
 from maintenance.models import Role
 from maintenance.services.users import create_user
@@ -28,7 +28,7 @@ def make_stack(settings: Settings, mosquitto: MosquittoBroker) -> Iterator[Calla
             stack_settings,
             StackOptions(
                 broker_url=mosquitto.url,
-                api_port=free_port(),
+                api_port=0,  # bound before uvicorn starts: no race for a free port
                 client_id=f"gw-{len(stacks)}",
                 **options,  # type: ignore[arg-type]
             ),

@@ -19,6 +19,7 @@ from facility.types import Alert, AlertState
 from gateway.broker import MosquittoBroker
 from gateway.mqtt import MqttConnection
 from maintenance.models import WorkOrder
+from maintenance.services.assets import ensure_asset
 
 from .conftest import publish
 
@@ -173,3 +174,40 @@ def test_restart_during_a_pending_for_window_fires_once_at_the_right_time(
     with third.sessions() as session:
         orders = session.scalars(sa.select(WorkOrder).where(WorkOrder.rule == "hot")).all()
     assert len(orders) == 1
+
+
+def test_the_sla_clocks_see_the_live_rules_files_maintenance_windows(
+    make_stack: Callable[..., Stack], tmp_path: Path
+) -> None:
+    """The maintenance worker's calendar reads the engine's windows, reloads included."""
+    rules = tmp_path / "rules.yaml"
+    window = (
+        "maintenance:\n"
+        "  - {name: roof-works, scope: {asset: AHU-1},"
+        " start: '2026-03-02T10:00:00Z', end: '2026-03-02T12:00:00Z'}\n"
+    )
+    write(rules, HOT + window)
+    stack = make_stack(rules_file=rules, api=False)
+    calendar = stack.maintenance.calendar
+    assert calendar is not None
+    day = datetime(2026, 3, 2, tzinfo=UTC)
+    with stack.sessions() as session:
+        asset = ensure_asset(session, code="AHU-1")
+        session.commit()
+        spans = calendar.pauses(
+            asset=asset, rule=None, device=None, start=day, end=day + timedelta(days=1)
+        )
+        assert [(p.window, p.start.hour, p.end.hour) for p in spans] == [("roof-works", 10, 12)]
+        assert calendar.active_now(
+            asset=asset, rule="hot", device=None, now=day + timedelta(hours=11)
+        )
+        write(rules, HOT)
+        wait_until(
+            lambda: (
+                not calendar.pauses(
+                    asset=asset, rule=None, device=None, start=day, end=day + timedelta(days=1)
+                )
+            ),
+            timeout_s=15,
+            what="the window gone after the rules file changed",
+        )

@@ -80,3 +80,91 @@ def test_one_off_window_without_offset_is_in_its_time_zone() -> None:
 def test_malformed_windows_are_refused(data: dict[str, object]) -> None:
     with pytest.raises(ValidationError):
         MaintenanceWindow.model_validate(data)
+
+
+# -- spans, for SLA pauses -----------------------------------------------------------------------
+def _utc(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+def test_a_one_off_window_spans_its_own_time_clipped_to_the_question() -> None:
+    window = MaintenanceWindow.model_validate(
+        {"name": "swap", "start": "2026-03-02T10:00:00Z", "end": "2026-03-02T12:00:00Z"}
+    )
+    assert window.intervals(_utc("2026-03-02T11:00"), _utc("2026-03-03T00:00")) == [
+        (_utc("2026-03-02T11:00"), _utc("2026-03-02T12:00"))
+    ]
+    assert window.intervals(_utc("2026-03-02T12:00"), _utc("2026-03-02T13:00")) == []
+    assert window.intervals(_utc("2026-03-02T13:00"), _utc("2026-03-02T12:00")) == []
+
+
+def test_weekly_night_windows_cross_midnight_and_follow_the_clock_change() -> None:
+    """Mon-Fri 22:00-06:00 in Berlin; on 29 March 2026 the clocks go forward at 02:00."""
+    window = MaintenanceWindow.model_validate(
+        {
+            "name": "nights",
+            "timezone": "Europe/Berlin",
+            "weekly": [
+                {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "22:00", "end": "06:00"}
+            ],
+        }
+    )
+    spans = window.intervals(_utc("2026-03-27T00:00"), _utc("2026-03-31T12:00"))
+    assert spans == [
+        (_utc("2026-03-27T00:00"), _utc("2026-03-27T05:00")),  # Thursday night, CET (UTC+1)
+        (_utc("2026-03-27T21:00"), _utc("2026-03-28T05:00")),  # Friday night
+        # no window on Saturday and Sunday nights; the clocks change on Sunday
+        (_utc("2026-03-30T20:00"), _utc("2026-03-31T04:00")),  # Monday night, CEST (UTC+2)
+    ]
+
+
+def test_back_to_back_weekly_windows_are_one_span() -> None:
+    window = MaintenanceWindow.model_validate(
+        {
+            "name": "weekend",
+            "weekly": [
+                {"days": ["sat"], "start": "00:00", "end": "00:00"},
+                {"days": ["sun"], "start": "00:00", "end": "24:00"},
+            ],
+        }
+    )
+    (span,) = window.intervals(_utc("2026-03-06T00:00"), _utc("2026-03-09T00:00"))
+    assert span[0] == _utc("2026-03-07T00:00")
+    assert span[1] >= _utc("2026-03-08T23:59:59")
+
+
+@pytest.mark.parametrize(
+    ("rule", "device", "place", "covered"),
+    [
+        ("chiller-hot", "ch-2/probe", {"building": "B2", "asset": "CH-2"}, True),
+        ("ahu-hot", "ch-2/probe", {"building": "B2", "asset": "CH-2"}, False),  # other rule
+        (None, None, {"building": "B2", "asset": "CH-2"}, False),  # by hand: not every rule
+        ("chiller-hot", None, {"building": "B1", "asset": "CH-9"}, False),  # other building
+    ],
+)
+def test_a_window_covers_its_rules_and_its_place(
+    rule: str | None, device: str | None, place: dict[str, str], covered: bool
+) -> None:
+    window = MaintenanceWindow.model_validate(
+        {
+            "name": "swap",
+            "rules": ["chiller-*"],
+            "scope": {"building": "B2"},
+            "start": "2026-03-02T10:00:00Z",
+            "end": "2026-03-02T12:00:00Z",
+        }
+    )
+    assert window.covers(rule=rule, device=device, attributes=place) is covered
+
+
+def test_a_device_scope_never_covers_work_without_a_device() -> None:
+    window = MaintenanceWindow.model_validate(
+        {
+            "name": "probe",
+            "scope": {"device": "ch-2/*"},
+            "start": "2026-03-02T10:00:00Z",
+            "end": "2026-03-02T12:00:00Z",
+        }
+    )
+    assert window.covers(rule=None, device="ch-2/probe", attributes={})
+    assert not window.covers(rule=None, device=None, attributes={})
