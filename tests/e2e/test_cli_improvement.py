@@ -34,6 +34,7 @@ from maintenance.db import connect, upgrade
 from maintenance.services.assets import ensure_site
 from maintenance.services.improvement_actions import create_action
 from maintenance.services.surveys import create_survey
+from tests.e2e._cli import Outcome, run_main
 from tests.integration._work_order_server import ApiServer, running_api
 
 FACILITY = str(Path(sys.executable).with_name("facility"))
@@ -84,13 +85,6 @@ def snapshot(url: str) -> dict[str, list[tuple[Any, ...]]]:
 
 
 @dataclass
-class Outcome:
-    code: int
-    stdout: bytes
-    stderr: str
-
-
-@dataclass
 class Cli:
     """``facility`` on one database: as a subprocess (``run``, ``ok``) or in-process (``main``)."""
 
@@ -108,23 +102,7 @@ class Cli:
 
     def main(self, *args: str) -> Outcome:
         """``facility.cli.main``, the console script's entry point, in this process."""
-        from facility.cli import main
-
-        for key in [k for k in os.environ if k.startswith("FACILITY_")]:
-            if key != "FACILITY_TEST_DATABASE_URL":
-                self.monkeypatch.delenv(key)
-        for key, value in self.env.items():
-            if key.startswith("FACILITY_"):
-                self.monkeypatch.setenv(key, value)
-        self.monkeypatch.setattr(sys, "argv", ["facility", *args])
-        self.capsys.readouterr()
-        code: int = 0
-        try:
-            main()
-        except SystemExit as exc:
-            code = exc.code if isinstance(exc.code, int) else 1
-        captured = self.capsys.readouterr()
-        return Outcome(code, captured.out.encode(), captured.err)
+        return run_main(self.monkeypatch, self.capsys, self.env, *args)
 
     def main_ok(self, *args: str) -> list[dict[str, Any]]:
         outcome = self.main(*args)

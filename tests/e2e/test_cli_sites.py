@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e._cli import run_main
 from tests.e2e.test_cli import lines, run
 
 
@@ -39,6 +40,8 @@ def test_a_site_is_added_listed_and_given_its_time_zone(tmp_path: Path) -> None:
         (["sites", "add", "hq2", "--tz", "europe/berlin"], b"did you mean Europe/Berlin"),
         (["sites", "add", "hq2", "--tz", "../../etc/passwd"], b"not an IANA zone"),
         (["sites", "add", "h q"], b"site code"),
+        (["sites", "add", "[/]x"], b"'[/]x'"),  # quoted as text, not read as rich markup
+        (["sites", "add", "[bold]x"], b"'[bold]x'"),
         (["sites", "add", "x" * 500], b"site code"),
         (["sites", "add", "hq2", "--name", "bell\x07"], b"printable"),
         (["sites", "add", "hq"], b"exists already"),
@@ -48,13 +51,24 @@ def test_a_site_is_added_listed_and_given_its_time_zone(tmp_path: Path) -> None:
     ],
 )
 def test_bad_input_is_one_error_line_and_changes_nothing(
-    tmp_path: Path, args: list[str], reason: bytes
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    args: list[str],
+    reason: bytes,
 ) -> None:
+    """In-process (``facility.cli.main``); the happy path above runs the installed command."""
     env = {"FACILITY_DATA_DIR": str(tmp_path)}
-    assert run("sites", "add", "hq", "--name", "HQ", env=env).returncode == 0
-    result = run(*args, env=env)
-    assert result.returncode == 1
-    assert result.stderr.startswith(b"error: ") and reason in result.stderr
-    assert b"Traceback" not in result.stderr
-    listed = lines(run("sites", "list", env=env).stdout)
+    assert run_main(monkeypatch, capsys, env, "sites", "add", "hq", "--name", "HQ").code == 0
+    result = run_main(monkeypatch, capsys, env, *args)
+    assert result.code == 1, result.stderr
+    assert result.stderr.startswith("error: ") and reason.decode() in result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == b""
+    listed = lines(run_main(monkeypatch, capsys, env, "sites", "list").stdout)
     assert listed == [{"code": "hq", "name": "HQ", "timezone": "UTC", "assets": 0}]
+
+
+def test_a_refusal_from_the_installed_command_is_one_line(tmp_path: Path) -> None:
+    result = run("sites", "add", "h q", env={"FACILITY_DATA_DIR": str(tmp_path)})
+    assert result.returncode == 1 and result.stderr.startswith(b"error: site code")
+    assert b"Traceback" not in result.stderr
