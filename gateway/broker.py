@@ -123,8 +123,13 @@ class MosquittoBroker(EmbeddedBroker):
             "log_type warning\n"
         )
         log_file = (self._dir / "mosquitto.log").open("ab")
+        # its own session: a Ctrl-C in the terminal reaches `facility` only, which disconnects
+        # its clients and then stops the broker, instead of the broker dying under them
         self._proc = subprocess.Popen(
-            [self.binary, "-c", str(conf)], stdout=log_file, stderr=subprocess.STDOUT
+            [self.binary, "-c", str(conf)],
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
         log_file.close()
         try:

@@ -49,6 +49,7 @@ def test_demo_yields_a_work_order_within_a_minute_and_stops_cleanly_on_sigint(
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        start_new_session=True,  # its own process group, as a shell gives a foreground job
     )
     try:
         wait_until(
@@ -69,10 +70,11 @@ def test_demo_yields_a_work_order_within_a_minute_and_stops_cleanly_on_sigint(
         devices = httpx.get(f"{base_url}/api/v1/devices", headers=headers).json()
         assert {d["id"] for d in devices} >= {"ahu-1", "room-101", "meter-main"}
     finally:
-        process.send_signal(signal.SIGINT)
+        os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: the whole group, broker included
         _, stderr = process.communicate(timeout=90)
     assert process.returncode == 0, stderr
     assert "Traceback" not in stderr
+    assert "connection lost" not in stderr  # the broker outlived its clients
     assert f"127.0.0.1:{port}" in stderr
     assert "stopped" in stderr
     print(f"first work order after {elapsed_s:.1f} s")
