@@ -27,7 +27,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from facility.errors import FacilityError
-from maintenance.models import OPEN_STATES, Role, WorkOrder
+from maintenance.models import OPEN_STATES, OutboxMessage, Role, WorkOrder
 from maintenance.models_partners import Supplier
 from maintenance.models_service import (
     ReservationStatus,
@@ -201,7 +201,16 @@ def _move(
     supplier_id: int | None = None,
     purchase_order_id: int | None = None,
 ) -> StockMovement:
-    """Apply one signed movement in the caller's transaction (the caller commits)."""
+    """Apply one signed movement in the caller's transaction (the caller commits).
+
+    A movement that takes the item's total stock from above its reorder point to at or below
+    it queues one ``stock_low`` notification in the same transaction (transfers move stock
+    between storerooms and never do). The item row is locked first for such movements, so two
+    concurrent issues of the last units cannot both miss, or both send, the crossing.
+    """
+    watch = delta < 0 and item.reorder_point > 0 and kind is not StockMovementKind.TRANSFER_OUT
+    if watch:
+        session.scalar(sa.select(StockItem.id).where(StockItem.id == item.id).with_for_update())
     balance = _locked_balance(session, item, room)
     new = balance.on_hand + delta
     if new < 0:
@@ -227,7 +236,58 @@ def _move(
     )
     session.add(movement)
     session.flush()
+    if watch:
+        _warn_if_low(session, item=item, room=room, delta=delta, actor=actor, now=now)
     return movement
+
+
+def _warn_if_low(
+    session: Session,
+    *,
+    item: StockItem,
+    room: Storeroom,
+    delta: Decimal,
+    actor: str,
+    now: datetime,
+) -> None:
+    """Queue ``stock_low`` for the managers when this movement crossed the reorder point."""
+    total = session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(StockBalance.on_hand), 0)).where(
+            StockBalance.item_id == item.id
+        )
+    )
+    after = Decimal(str(total or 0))  # SQLite's SUM may come back as a float
+    before = after - delta
+    if not (after <= item.reorder_point < before):
+        return
+    supplier = (
+        session.get(Supplier, item.preferred_supplier_id) if item.preferred_supplier_id else None
+    )
+    payload = {
+        "event": "stock_low",
+        "key": f"stock_low:{item.id}:{now.isoformat()}",
+        "ts": now.isoformat(),
+        "sku": item.sku,
+        "name": item.name,
+        "unit": item.unit,
+        "on_hand": f"{after.normalize():f}",
+        "reorder_point": f"{item.reorder_point.normalize():f}",
+        "quantity": f"{delta.normalize():f}",
+        "storeroom": room.code,
+        "actor": actor,
+        "suggested_qty": f"{_suggested(item, after).normalize():f}",
+        "supplier": supplier.code if supplier is not None else "no preferred supplier",
+    }
+    session.add(
+        OutboxMessage(
+            created_at=now,
+            event="stock_low",
+            work_order_id=None,
+            recipients=[f"role:{Role.MANAGER.value}"],
+            payload=payload,
+        )
+    )
+    log.info("stock of %s fell to %s (reorder point %s)", item.sku, after, item.reorder_point)
 
 
 def _positive(quantity: Decimal) -> Decimal:

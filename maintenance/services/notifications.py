@@ -37,6 +37,7 @@ __all__ = [
     "CERTIFICATE_EVENTS",
     "EVENTS",
     "ORDER_EVENTS",
+    "STOCK_EVENTS",
     "NotificationWorker",
     "NotifyConfig",
     "SmtpTarget",
@@ -51,8 +52,10 @@ log = logging.getLogger(__name__)
 ORDER_EVENTS = ("created", "assigned", "breached", "escalated", "resolved", "verified", "reopened")
 #: Supplier events (``maintenance.services.suppliers.warn_expiring_certificates``).
 CERTIFICATE_EVENTS = ("certificate_expiring", "certificate_expired")
+#: Storeroom events (``maintenance.services.inventory``: stock fell to the reorder point).
+STOCK_EVENTS = ("stock_low",)
 #: Events that produce notifications.
-EVENTS = ORDER_EVENTS + CERTIFICATE_EVENTS
+EVENTS = ORDER_EVENTS + CERTIFICATE_EVENTS + STOCK_EVENTS
 
 SIGNATURE_HEADER = "X-Facility-Signature"
 TIMESTAMP_HEADER = "X-Facility-Timestamp"
@@ -145,6 +148,7 @@ SUBJECTS = {
     "reopened": "[Facility] Work order #$id reopened",
     "certificate_expiring": "[Facility] Certificate of $supplier expires in $days_left days",
     "certificate_expired": "[Facility] Certificate of $supplier has expired",
+    "stock_low": "[Facility] Low stock: $sku $name ($on_hand $unit left)",
 }
 BODY = string.Template(
     "Work order #$id ($priority, $type): $title\n"
@@ -154,6 +158,13 @@ CERTIFICATE_BODY = string.Template(
     "Supplier: $supplier ($supplier_code)\nCertificate: $certificate $number\n"
     "Expires on: $expires_on ($days_left days from the check)\n\n"
     "Ask the supplier for the renewed certificate, or suspend them until it arrives.\n"
+)
+STOCK_BODY = string.Template(
+    "$sku $name: $on_hand $unit on hand in all storerooms, at or below the reorder point of "
+    "$reorder_point $unit, after a movement of $quantity in $storeroom by $actor.\n"
+    "Suggested order: $suggested_qty $unit from $supplier.\n\n"
+    "The reorder list (facility stock reorder, GET /api/v1/inventory/reorder) groups what to buy "
+    "by supplier.\n"
 )
 
 
@@ -358,7 +369,10 @@ class NotificationWorker:
 
 def _email_text(event: str, payload: dict[str, Any]) -> tuple[str, str]:
     """Subject and body of one event's e-mail, from the same payload the webhooks get."""
-    if event in CERTIFICATE_EVENTS:
+    if event in STOCK_EVENTS:
+        fields = {k: ("" if v is None else str(v)) for k, v in payload.items() if k != "data"}
+        body = STOCK_BODY
+    elif event in CERTIFICATE_EVENTS:
         supplier = payload.get("supplier", {})
         certificate = payload.get("certificate", {})
         fields = {

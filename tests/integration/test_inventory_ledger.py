@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from facility.errors import WorkOrderNotFound
 from maintenance.db import connect, upgrade
-from maintenance.models import Role, User
+from maintenance.models import OutboxMessage, Role, User
 from maintenance.models_service import StockBalance, StockCategory, StockMovement
 from maintenance.services import inventory as stock
 from maintenance.services import work_orders as orders
@@ -332,3 +332,73 @@ def test_two_threads_issuing_the_last_unit_on_postgresql_exactly_one_succeeds(
             assert issued == rounds
     finally:
         engine.dispose()
+
+
+def _low_stock_messages(s: Session) -> list[dict[str, object]]:
+    query = sa.select(OutboxMessage).where(OutboxMessage.event == "stock_low")
+    return [dict(m.payload) for m in s.scalars(query.order_by(OutboxMessage.id))]
+
+
+def test_falling_to_the_reorder_point_tells_the_managers_once_per_crossing(
+    sessions: sessionmaker[Session],
+) -> None:
+    """FLT-595 reorders at 4 (10 at a time): an alert when stock reaches 4 from above, none
+    while it stays low, none for a transfer, and another after a restock and a new fall."""
+    order_id = _seed(sessions)
+    with sessions() as s:
+        stock.receive(
+            s, sku="FLT-595", storeroom="MAIN", quantity=Decimal(6), actor="manager", now=T0
+        )
+
+        def issue(quantity: int, hours: int) -> None:
+            stock.issue_to_work_order(
+                s,
+                sku="FLT-595",
+                storeroom="MAIN",
+                quantity=Decimal(quantity),
+                work_order_id=order_id,
+                actor=TECH,
+                now=T0 + timedelta(hours=hours),
+            )
+
+        issue(1, 1)  # 5: above the reorder point
+        assert _low_stock_messages(s) == []
+        issue(1, 2)  # 4: at the reorder point
+        (first,) = _low_stock_messages(s)
+        assert (first["sku"], first["on_hand"], first["reorder_point"]) == ("FLT-595", "4", "4")
+        assert (first["quantity"], first["storeroom"], first["actor"]) == ("-1", "MAIN", "tech")
+        assert first["suggested_qty"] == "10"
+        issue(1, 3)  # 3: still low, nothing new
+        stock.transfer(
+            s, sku="FLT-595", source="MAIN", target="ROOF", quantity=Decimal(2), actor="manager"
+        )
+        assert len(_low_stock_messages(s)) == 1
+        stock.receive(s, sku="FLT-595", storeroom="MAIN", quantity=Decimal(10), actor="manager")
+        stock.adjust(
+            s,
+            sku="FLT-595",
+            storeroom="MAIN",
+            delta=Decimal(-9),
+            reason="stock-take: water damage",
+            actor=MANAGER,
+            now=T0 + timedelta(days=1),
+        )  # 13 → 4 in all storerooms: a new crossing
+        second = _low_stock_messages(s)[-1]
+        assert len(_low_stock_messages(s)) == 2
+        assert (second["on_hand"], second["quantity"], second["actor"]) == ("4", "-9", "manager")
+        message = s.scalars(
+            sa.select(OutboxMessage).where(OutboxMessage.event == "stock_low")
+        ).first()
+        assert message is not None and message.recipients == ["role:manager"]
+        # an item without a reorder point is never "low"
+        stock.receive(s, sku="PAPER-A4", storeroom="MAIN", quantity=Decimal(1), actor="manager")
+        stock.issue_to_work_order(
+            s,
+            sku="PAPER-A4",
+            storeroom="MAIN",
+            quantity=Decimal(1),
+            work_order_id=order_id,
+            actor=TECH,
+            now=T0 + timedelta(days=2),
+        )
+        assert len(_low_stock_messages(s)) == 2

@@ -8,6 +8,7 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
@@ -22,7 +23,8 @@ from gateway.broker import free_port
 from maintenance.db import connect, upgrade
 from maintenance.models import Delivery, OutboxMessage, Role
 from maintenance.models_partners import SupplierKind
-from maintenance.services import suppliers
+from maintenance.models_service import StockCategory
+from maintenance.services import inventory, suppliers
 from maintenance.services import work_orders as service
 from maintenance.services.notifications import (
     NotificationWorker,
@@ -30,6 +32,7 @@ from maintenance.services.notifications import (
     SmtpTarget,
     WebhookTarget,
 )
+from maintenance.services.work_orders import Actor
 from maintenance.services.worker import MaintenanceWorker
 from tests.integration._work_order_server import HandClock, seed
 
@@ -314,3 +317,48 @@ def test_the_worker_warns_managers_once_of_a_certificate_about_to_expire_then_on
     worker.run_once()
     events = [orjson.loads(body)["event"] for _, body in receiver.requests]
     assert events == ["certificate_expiring", "certificate_expired"]
+
+
+def test_stock_falling_to_the_reorder_point_is_delivered_to_the_managers(
+    sessions: sessionmaker[Session], receiver: Receiver, smtp: Mailbox
+) -> None:
+    clock = HandClock()
+    with sessions() as session:
+        inventory.create_item(
+            session,
+            sku="BELT-A42",
+            name="V-belt A42",
+            category=StockCategory.SPARE_PART,
+            unit_cost=Decimal("12.00"),
+            reorder_point=Decimal(2),
+            reorder_qty=Decimal(5),
+        )
+        inventory.create_storeroom(session, code="MAIN", name="Main store")
+        inventory.receive(
+            session, sku="BELT-A42", storeroom="MAIN", quantity=Decimal(3), actor="manager"
+        )
+        inventory.adjust(
+            session,
+            sku="BELT-A42",
+            storeroom="MAIN",
+            delta=Decimal(-1),
+            reason="found torn at the stock-take",
+            actor=Actor("manager", Role.MANAGER),
+            now=clock(),
+        )
+    worker = MaintenanceWorker(
+        sessions,
+        notify=NotifyConfig(
+            webhooks=(WebhookTarget(receiver.url, SECRET),),
+            smtp=SmtpTarget(smtp.host, smtp.port, sender="facility@example.test"),
+        ),
+        clock=clock,
+    )
+    worker.run_once()
+    (body,) = [orjson.loads(body) for _, body in receiver.requests]
+    assert (body["event"], body["sku"], body["on_hand"]) == ("stock_low", "BELT-A42", "2")
+    wait_until(lambda: len(smtp.messages) == 1, timeout_s=10, what="one low-stock e-mail")
+    assert smtp.messages[0].rcpt_tos == ["manager@example.test"]
+    text = smtp.messages[0].content.decode()
+    assert "Subject: [Facility] Low stock: BELT-A42 V-belt A42 (2 pcs left)" in text
+    assert "Suggested order: 5 pcs from no preferred supplier." in text
