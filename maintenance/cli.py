@@ -7,6 +7,7 @@ summaries go to stderr. The database and reading store are the configured ones
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -38,6 +39,23 @@ def _default(value: object) -> object:
     if isinstance(value, Decimal):
         return str(value)
     raise TypeError(f"cannot serialise {type(value).__name__}")
+
+
+def parse_weights(
+    values: list[str], example: str = "--weight sla=30 --weight review=5"
+) -> dict[str, float]:
+    """``["sla=30", "review=5"]`` → ``{"sla": 30.0, "review": 5.0}``, or a FacilityError."""
+    weights: dict[str, float] = {}
+    for value in values:
+        name, sep, number = value.partition("=")
+        try:
+            weight = float(number)
+        except ValueError:
+            weight = math.nan
+        if not sep or not name.strip() or not math.isfinite(weight):
+            raise FacilityError(f"--weight {value[:40]!r} is not NAME=NUMBER; e.g. {example}")
+        weights[name.strip()] = weight
+    return weights
 
 
 @contextmanager

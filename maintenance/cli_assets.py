@@ -16,7 +16,7 @@ from rich.table import Table
 
 from facility.errors import FacilityError
 from facility.settings import load_settings
-from maintenance.cli import NowOption, _database, _emit, _now
+from maintenance.cli import NowOption, _database, _emit, _now, parse_weights
 
 __all__ = ["register_asset_commands"]
 
@@ -98,17 +98,25 @@ def export_command(
 def replacement_command(
     site: Annotated[str | None, typer.Option(help="Only this site's equipment.")] = None,
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="How many to list.")] = 50,
+    weight: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Weigh a component in points, NAME=NUMBER (age, repair, failures, "
+            "criticality; defaults 35, 30, 20, 15; normalised together; repeatable)."
+        ),
+    ] = None,
     now: NowOption = None,
 ) -> None:
     """List equipment by replacement score (highest first) as JSON Lines.
 
-    Example: facility assets replacement --site HQ --limit 10
+    Example: facility assets replacement --site HQ --limit 10 --weight age=70
     """
-    from maintenance.services.asset_lifecycle import replacement_plan
+    from maintenance.services.asset_lifecycle import WEIGHTS, replacement_plan
 
+    weights = WEIGHTS.with_overrides(parse_weights(weight or [], "--weight age=70"))
     at = _now(now)
     with _database(load_settings()) as session:
-        plan = replacement_plan(session, now=at, site=site, limit=limit)
+        plan = replacement_plan(session, now=at, site=site, limit=limit, weights=weights)
     for item in plan:
         f = item.figures
         _emit(

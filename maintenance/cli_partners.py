@@ -6,15 +6,13 @@ Data goes to stdout as JSON Lines; tables and summaries go to stderr, so
 
 from __future__ import annotations
 
-import math
 from typing import Annotated
 
 import typer
 from rich.table import Table
 
-from facility.errors import FacilityError
 from facility.settings import load_settings
-from maintenance.cli import NowOption, _database, _emit, _now, err
+from maintenance.cli import NowOption, _database, _emit, _now, err, parse_weights
 from maintenance.models_partners import QualificationStatus, SupplierKind
 
 __all__ = ["suppliers_app"]
@@ -22,24 +20,6 @@ __all__ = ["suppliers_app"]
 suppliers_app = typer.Typer(
     help="Suppliers and contractors: scorecards, expiring certificates.", no_args_is_help=True
 )
-
-
-def _weights(values: list[str]) -> dict[str, float]:
-    """``["sla=30", "review=5"]`` → ``{"sla": 30.0, "review": 5.0}``, or a FacilityError."""
-    weights: dict[str, float] = {}
-    for value in values:
-        name, sep, number = value.partition("=")
-        try:
-            weight = float(number)
-        except ValueError:
-            weight = math.nan
-        if not sep or not name.strip() or not math.isfinite(weight):
-            raise FacilityError(
-                f"--weight {value[:40]!r} is not NAME=NUMBER; "
-                "e.g. --weight sla=30 --weight review=5"
-            )
-        weights[name.strip()] = weight
-    return weights
 
 
 @suppliers_app.command("scorecards")
@@ -60,7 +40,7 @@ def scorecards_command(
     """
     from maintenance.services.scorecards import compute_scorecards
 
-    weights = _weights(weight or [])
+    weights = parse_weights(weight or [])
     with _database(load_settings()) as session:
         cards = compute_scorecards(
             session, period=period, now=_now(now), weights=weights, threshold=threshold

@@ -48,6 +48,7 @@ decommissioned is ranked: buildings and floors are not replaced as units.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
@@ -159,6 +160,27 @@ class ScoreWeights:
         total = self.age + self.repair + self.failures + self.criticality
         if abs(total - 1.0) > 1e-9 or min(self.age, self.repair, self.failures) < 0:
             raise ValueError(f"score weights must be non-negative and sum to 1, got {total}")
+
+    def with_overrides(self, overrides: Mapping[str, float]) -> ScoreWeights:
+        """These weights with some replaced, in points, scaled back to a sum of 1.
+
+        Points are the weights times 100 (the defaults are age 35, repair 30, failures 20,
+        criticality 15), so ``{"age": 70}`` doubles age's say against the others; any
+        non-negative numbers are accepted and the four are normalised together.
+        """
+        names = ("age", "repair", "failures", "criticality")
+        unknown = sorted(set(overrides) - set(names))
+        if unknown:
+            raise AssetError(
+                f"unknown score weight {unknown[0][:40]!r}; use age, repair, failures, criticality"
+            )
+        raw = {name: float(overrides.get(name, 100 * getattr(self, name))) for name in names}
+        if any(not math.isfinite(v) or v < 0 for v in raw.values()):
+            raise AssetError("score weights must be finite numbers of 0 or more")
+        total = sum(raw.values())
+        if total <= 0:
+            raise AssetError("at least one score weight must be above 0")
+        return ScoreWeights(**{name: value / total for name, value in raw.items()})
 
 
 WEIGHTS = ScoreWeights()

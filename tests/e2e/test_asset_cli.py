@@ -184,6 +184,14 @@ def test_replacement_lists_equipment_by_score_as_json_lines(data_dir: Path, tmp_
     assert bad.returncode == 2
     bad_now = run("assets", "replacement", "--now", "tomorrow", data_dir=data_dir)
     assert bad_now.returncode == 1 and b"error: --now" in bad_now.stderr
+    # criticality alone: the B-critical pump beats the newer C fan by a fixed 50 points
+    weights = ["--weight", "age=0", "--weight", "repair=0", "--weight", "failures=0"]
+    only = run("assets", "replacement", "--now", NOW, *weights, data_dir=data_dir)
+    ranked = [orjson.loads(line) for line in only.stdout.splitlines()]
+    assert [(r["code"], r["score"]) for r in ranked] == [("OLD", 100), ("MID", 50), ("NEW", 0)]
+    for bad_weight in ("speed=1", "age=-1", "age", "age=lots"):
+        refused = run("assets", "replacement", "--weight", bad_weight, data_dir=data_dir)
+        assert refused.returncode == 1 and refused.stderr.startswith(b"error: ")
 
 
 def test_status_changes_from_the_file_are_guarded_and_recorded(

@@ -136,6 +136,42 @@ def test_the_tree_the_list_filters_and_the_replacement_plan(api: ApiServer) -> N
         assert "missing" in plan[1] and plan[1]["missing"]
 
 
+def test_replacement_weights_can_be_chosen_per_request(api: ApiServer) -> None:
+    """Only criticality counts: PUMP-1 (A) first with score 100; only age: still PUMP-1,
+    and the components are unchanged while the score follows the weights."""
+    with api.client("manager") as manager:
+        _tree(manager)
+        url = "/api/v1/assets/replacement-plan"
+        default = {c["code"]: c for c in manager.get(url).json()}
+        only_criticality = manager.get(
+            url, params={"weight": ["age=0", "repair=0", "failures=0", "criticality=1"]}
+        ).json()
+        assert only_criticality[0]["code"] == "PUMP-1" and only_criticality[0]["score"] == 100
+        relative = manager.get(url, params={"weight": ["age=70", "repair=60"]}).json()
+        pump = next(c for c in relative if c["code"] == "PUMP-1")
+        assert pump["components"] == default["PUMP-1"]["components"]
+        parts = pump["components"]
+        total = 70 + 60 + 20 + 15  # the defaults of the other two, in the same hundredths
+        expected = 100 * (
+            70 * parts["age"] + 60 * parts["repair"] + 20 * parts["failures"]
+            + 15 * parts["criticality"]
+        ) / total  # fmt: skip
+        assert pump["score"] == pytest.approx(expected, abs=0.05)
+        for bad in (
+            ["speed=1"],
+            ["age=-1"],
+            ["age=nan"],
+            ["age=inf"],
+            ["age"],
+            ["age=lots"],
+            ["age=0", "repair=0", "failures=0", "criticality=0"],
+            ["age=1"] * 5,
+            ["age=" + "9" * 100],
+        ):
+            response = manager.get(url, params={"weight": bad})
+            assert response.status_code == 422, (bad, response.text)
+
+
 @pytest.mark.parametrize(
     "body",
     [

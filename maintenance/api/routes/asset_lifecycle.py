@@ -9,6 +9,7 @@ document too big 413, document of a type we do not keep 415.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Annotated, Any, TypeVar
@@ -145,9 +146,28 @@ def get_replacement_plan(
     caller: CurrentUser,
     site: SiteQuery = None,
     limit: Limit = 50,
+    weight: Annotated[
+        list[Annotated[str, Query(max_length=60)]] | None,
+        Query(
+            max_length=4, description="NAME=POINTS, e.g. age=70 (defaults 35/30/20/15; repeatable)"
+        ),
+    ] = None,
 ) -> list[ReplacementCandidatePublic]:
-    """Equipment ranked by the replacement score (formula: docs/assets.md), highest first."""
-    plan = lifecycle.replacement_plan(session, now=context.clock(), site=site, limit=limit)
+    """Equipment ranked by the replacement score (formula: docs/assets.md), highest first.
+
+    ``weight=age=70`` weighs a component in points (defaults: age 35, repair 30, failures 20,
+    criticality 15); the four are normalised together to a sum of 1."""
+    overrides: dict[str, float] = {}
+    for item in weight or []:
+        name, sep, number = item.partition("=")
+        try:
+            overrides[name.strip()] = float(number) if sep else math.nan
+        except ValueError:
+            overrides[name.strip()] = math.nan
+    weights = _call(lambda: lifecycle.WEIGHTS.with_overrides(overrides))
+    plan = lifecycle.replacement_plan(
+        session, now=context.clock(), site=site, limit=limit, weights=weights
+    )
     return [
         ReplacementCandidatePublic.model_validate(
             {
