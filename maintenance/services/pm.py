@@ -538,9 +538,25 @@ def _plan_zone(session: Session, plan: PmPlan) -> ZoneInfo:
     return _zone(site.timezone if site else "UTC")
 
 
+def _subtree_ids(session: Session, codes: Sequence[str]) -> set[int]:
+    """The ids of the assets named and of everything below them in the tree."""
+    found = set(session.scalars(sa.select(Asset.id).where(Asset.code.in_(codes))))
+    frontier = set(found)
+    while frontier:  # one query per tree level (site → building → floor → zone → equipment)
+        below = set(session.scalars(sa.select(Asset.id).where(Asset.parent_id.in_(frontier))))
+        frontier = below - found
+        found |= frontier
+    return found
+
+
 def _plan_assets(session: Session, plan: PmPlan) -> list[Asset]:
+    """What a plan services: its assets; its asset type within the places it names (a zone,
+    a floor, a building: everything of that type below them); or its type at its site."""
     query = sa.select(Asset).order_by(Asset.code)
-    if plan.asset_codes:
+    if plan.asset_codes and plan.asset_type:
+        ids = _subtree_ids(session, plan.asset_codes)
+        query = query.where(Asset.id.in_(ids), Asset.asset_type == plan.asset_type)
+    elif plan.asset_codes:
         query = query.where(Asset.code.in_(plan.asset_codes))
     elif plan.asset_type:
         query = query.where(Asset.asset_type == plan.asset_type)
