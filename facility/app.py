@@ -21,7 +21,6 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from console import mount_console
 from facility.errors import ConfigError, ServiceUnavailable
 from facility.http_server import RunningServer, start_http_server
 from facility.settings import Settings
@@ -31,12 +30,9 @@ from gateway.ingest import Gateway, GatewayOptions
 from gateway.mqtt import MqttOptions
 from gateway.registry import DeviceRegistry, load_registry
 from gateway.stores.sql import SqlReadingStore, SqlStateStore, make_engine
-from maintenance.api.app import create_app
-from maintenance.api.deps import ApiContext
 from maintenance.db import connect, upgrade
 from maintenance.models import Asset, Device, Site
 from maintenance.services.assets import ensure_asset, ensure_site, link_device
-from maintenance.services.login_throttle import LoginThrottle
 from maintenance.services.notifications import NotifyConfig, SmtpTarget, WebhookTarget
 from maintenance.services.pm import run_pm_scheduler
 from maintenance.services.sites import update_site
@@ -374,6 +370,13 @@ class Stack:
         return self
 
     def _start_api(self) -> None:
+        # the API, the console and their models load only in a process that serves them: a
+        # gateway-only worker (scale-out, ``api=False``) keeps ~20 MB and a second of imports
+        from console import mount_console
+        from maintenance.api.app import create_app
+        from maintenance.api.deps import ApiContext
+        from maintenance.services.login_throttle import LoginThrottle
+
         app = create_app(
             ApiContext(
                 sessions=self.sessions,

@@ -17,7 +17,6 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from facility.errors import ServiceUnavailable
-from maintenance.report._charts import faults_chart, kpi_chart, orders_chart, survey_chart
 from maintenance.schemas_review import KpiLine, MonthlyReview
 
 __all__ = ["CHART_NAMES", "find_chromium", "render_html", "write_pdf"]
@@ -99,6 +98,10 @@ def _environment() -> Environment:
 
 def render_html(review: MonthlyReview, *, targets_json: str = "") -> str:
     """The whole report as one HTML document."""
+    # matplotlib (with numpy and Pillow) is ~60 MB and 0.6 s of imports: loaded when a report
+    # is drawn, not by every process that builds the API (a gateway worker never draws one)
+    from maintenance.report._charts import faults_chart, kpi_chart, orders_chart, survey_chart
+
     charts = {
         "kpis": Markup(kpi_chart(review.lines)),  # noqa: S704 - SVG made by matplotlib
         "orders": Markup(orders_chart(review.orders_per_day)),  # noqa: S704

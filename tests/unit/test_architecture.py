@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -42,3 +44,18 @@ def test_kernel_types_do_not_depend_on_any_feature_package() -> None:
             "maintenance",
             "simulators",
         }
+
+
+def test_a_gateway_worker_loads_neither_the_web_stack_nor_the_chart_library() -> None:
+    """``Stack`` without the API is the scale-out gateway worker: its memory budget (200 MB
+    with 100,000 devices, benchmarks/bench_memory.py) has no room for FastAPI and the
+    console (~40 MB) or matplotlib with numpy (~35 MB), which the monthly report needs."""
+    probe = (
+        "import sys, facility.app; "
+        "print(','.join(m for m in ('fastapi', 'console', 'matplotlib', 'numpy') "
+        "if m in sys.modules))"
+    )
+    loaded = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, check=True, cwd=ROOT
+    ).stdout.strip()
+    assert loaded == ""
