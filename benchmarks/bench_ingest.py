@@ -11,7 +11,7 @@ neither shares the CPU with a publisher, and both see identical bytes.
   batch and only then acknowledges, exactly as ``facility serve`` runs it.
 
 Target: ``ratio_vs_bare`` >= 0.6 per worker process.
-Run: .venv/bin/python -m benchmarks.bench_ingest [--messages N]
+Run: .venv/bin/python -m benchmarks.bench_ingest [--messages N] [--repeats N]
 """
 
 from __future__ import annotations
@@ -110,20 +110,33 @@ def drain_gateway(port: int, load: Load) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--messages", type=int, default=30_000)
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="run bare and gateway alternately this many times; report the best of each "
+        "(a shared machine's load spikes hit one contender's few seconds, not both)",
+    )
     args = parser.parse_args()
     load = campus_load(args.messages)
     print(
         f"load: {len(load.messages):,} campus messages, {load.readings:,} readings "
         f"({load.per_message:.2f} per message), QoS 1, queued then drained"
     )
-    with broker() as mosquitto:
-        bare = drain_bare(mosquitto.port, load)
-        print(f"bare paho subscriber (JSON parse only): {bare:>10,.0f} readings/s")
-    with broker() as mosquitto:
-        gateway = drain_gateway(mosquitto.port, load)
-        print(f"gateway (decode+store+state+rules):     {gateway:>10,.0f} readings/s")
+    pairs: list[tuple[float, float]] = []
+    for _ in range(max(1, args.repeats)):
+        with broker() as mosquitto:
+            bare = drain_bare(mosquitto.port, load)
+            print(f"bare paho subscriber (JSON parse only): {bare:>10,.0f} readings/s")
+        with broker() as mosquitto:
+            gateway = drain_gateway(mosquitto.port, load)
+            print(f"gateway (decode+store+state+rules):     {gateway:>10,.0f} readings/s")
+        pairs.append((bare, gateway))
+    bare = max(b for b, _g in pairs)
+    gateway = max(g for _b, g in pairs)
     ratio = gateway / bare
-    print(f"ratio_vs_bare = {ratio:.2f} (target >= 0.6 per worker process)")
+    best = " (best of each)" if len(pairs) > 1 else ""
+    print(f"ratio_vs_bare = {ratio:.2f}{best} (target >= 0.6 per worker process)")
     report(
         {
             "benchmark": "ingest",
@@ -133,6 +146,8 @@ def main() -> None:
             "gateway_readings_per_s": round(gateway),
             "ratio_vs_bare": round(ratio, 3),
             "target_ratio": 0.6,
+            "repeats": len(pairs),
+            "pair_ratios": [round(g / b, 3) for b, g in pairs],
         }
     )
 

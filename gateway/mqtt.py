@@ -19,7 +19,7 @@ import ssl
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -71,6 +71,9 @@ class MqttOptions:
     will: tuple[str, bytes] | None = None
     #: how long the broker keeps our session (and queues QoS 1 messages) while we are away
     session_expiry_s: int = SESSION_EXPIRY_S
+    #: MQTT 5 Receive Maximum: how many QoS 1/2 messages the broker may send us before we
+    #: acknowledge any (1-65535); ``None`` leaves it to the broker (Mosquitto: 20)
+    receive_maximum: int | None = None
     ca_file: Path | None = None
     cert_file: Path | None = None
     key_file: Path | None = None
@@ -257,6 +260,8 @@ class MqttConnection:
             properties.SessionExpiryInterval = (
                 0 if self.options.clean_start else self.options.session_expiry_s
             )
+            if self.options.receive_maximum is not None:
+                properties.ReceiveMaximum = max(1, min(65_535, self.options.receive_maximum))
             clean_start = self.options.clean_start
         self._connected.clear()
         self._refused.clear()
@@ -422,6 +427,13 @@ class MqttConnection:
         """Acknowledge a QoS>0 message once it is safely stored (manual-ack mode)."""
         if qos > 0:
             self._client.ack(mid, qos)
+
+    def ack_all(self, messages: Iterable[Message]) -> None:
+        """Acknowledge every QoS>0 message of a stored batch, in order (manual-ack mode)."""
+        ack = self._client.ack
+        for message in messages:
+            if message.qos > 0:
+                ack(message.mid, message.qos)
 
     def wait_connected(self, timeout_s: float) -> bool:
         return self._connected.wait(timeout_s)

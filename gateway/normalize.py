@@ -25,6 +25,7 @@ __all__ = [
     "normalize",
     "parse_bool",
     "parse_timestamp",
+    "unitless_number",
 ]
 
 
@@ -259,12 +260,15 @@ def parse_timestamp(raw: Any, received: datetime) -> datetime:
             ts = datetime.fromtimestamp(seconds, tz=UTC)
         elif isinstance(raw, str):
             text = raw.strip()
-            try:
-                return parse_timestamp(float(text), received)
-            except (ValueError, Rejection):
-                pass
-            ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
-            ts = ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+            iso = _iso_timestamp(text)
+            if iso is not None:
+                ts = iso
+            else:
+                try:
+                    return parse_timestamp(float(text), received)
+                except (ValueError, Rejection):
+                    pass
+                ts = _from_iso(text)
         else:
             raise Rejection("bad_timestamp", f"timestamp of type {type(raw).__name__}")
     except (ValueError, OverflowError, OSError) as exc:
@@ -278,6 +282,27 @@ def parse_timestamp(raw: Any, received: datetime) -> datetime:
     return ts
 
 
+def _from_iso(text: str) -> datetime:
+    ts = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return ts.replace(tzinfo=UTC) if ts.tzinfo is None else ts.astimezone(UTC)
+
+
+@lru_cache(maxsize=1024)
+def _iso_timestamp(text: str) -> datetime | None:
+    """``text`` parsed as ISO 8601 (aware UTC), or ``None`` when it reads as a number.
+
+    Cached because every device of a site reporting in one tick sends the same timestamp text:
+    under load this saves a failed ``float()`` (an exception) and an ISO parse per message.
+    Numbers return ``None`` so that :func:`parse_timestamp` handles them exactly as before
+    (epoch first, ISO as the fallback); a ValueError for text that is neither is not cached.
+    """
+    try:
+        float(text)
+    except ValueError:
+        return _from_iso(text)
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class RawValue:
     """A field as a codec found it, before normalisation."""
@@ -285,6 +310,31 @@ class RawValue:
     name: str
     value: Any
     unit: str | None = None
+
+
+_PROBE_TS = datetime(2000, 1, 1, tzinfo=UTC)
+
+
+@lru_cache(maxsize=4096)
+def unitless_number(name: str) -> tuple[str, str, bool] | None:
+    """Where a bare JSON number under field ``name`` goes: ``(metric, unit, boolean)``.
+
+    This is what :func:`normalize` decides for ``RawValue(name, <int or float>)``, computed once
+    per field name instead of once per reading: a boolean metric takes only 0/1 (``boolean`` is
+    True), any other metric keeps the number with its family's canonical unit (or ``""``).
+    ``None`` when the name is unusable; the caller then goes through :func:`normalize`, which
+    raises the rejection with its reason.
+    """
+    try:
+        metric = canonical_metric(name)
+        Reading(device="probe", metric=metric, value=0.0, unit="", ts=_PROBE_TS)
+    except (Rejection, ValueError, TypeError):
+        return None
+    if metric in BOOLEAN_METRICS:
+        return metric, "bool", True
+    family = unit_family(metric)
+    target = CANONICAL_UNITS.get(family) if family else None
+    return metric, target or "", False
 
 
 def normalize(device: str, raw: RawValue, ts: datetime, *, quality: str = "good") -> Reading:

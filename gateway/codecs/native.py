@@ -13,25 +13,36 @@ Topics:
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
 from facility.errors import PayloadRejected
-from facility.types import Presence
+from facility.types import Presence, Reading
 from gateway.codecs._common import (
     DEFAULT_MAX_PAYLOAD,
     Decoded,
     parse_json,
     readings_from,
     text_of,
+    validated_reading,
 )
-from gateway.normalize import RawValue, Rejection, parse_bool, parse_timestamp
+from gateway.normalize import (
+    RawValue,
+    Rejection,
+    normalize,
+    parse_bool,
+    parse_timestamp,
+    unitless_number,
+)
 
 __all__ = ["PREFIX", "decode", "matches"]
 
 PREFIX = "facility/"
 DEADLETTER_PREFIX = "facility/_deadletter/"
 _RESERVED_KEYS = {"ts", "time", "timestamp"}
+#: longer field names take the general path, so hostile keys cannot fill the per-name cache
+_MAX_FAST_KEY = 80
 
 
 def matches(topic: str) -> bool:
@@ -54,10 +65,10 @@ def decode(
 ) -> Decoded:
     """Decode one native message into readings or a presence change."""
     received = received or datetime.now(UTC)
-    if topic.startswith(DEADLETTER_PREFIX) or topic.startswith("facility/_"):
+    if topic.startswith("facility/_"):  # ours, e.g. DEADLETTER_PREFIX
         return []
     parts = topic.split("/")
-    if len(parts) not in (3, 4) or not all(parts[1:]):
+    if len(parts) not in (3, 4) or "" in parts[1:]:
         raise PayloadRejected(topic, "bad_topic", "expected facility/<site>/<device>[/<metric>]")
     device = parts[2]
     if len(parts) == 4 and parts[3] == "availability":
@@ -66,8 +77,8 @@ def decode(
             raise PayloadRejected(topic, "wrong_type", "availability must be online/offline")
         return [Presence(device=device, online=bool(flag), ts=received)]
 
-    text = text_of(topic, payload, max_bytes=max_bytes).strip()
     if len(parts) == 4:
+        text = text_of(topic, payload, max_bytes=max_bytes).strip()
         metric = parts[3]
         if text[:1] in ("{", "["):
             body = parse_json(topic, payload, max_bytes=max_bytes)
@@ -85,7 +96,14 @@ def decode(
     body = parse_json(topic, payload, max_bytes=max_bytes)
     if not isinstance(body, dict):
         raise PayloadRejected(topic, "wrong_type", "expected a JSON object of metrics")
-    ts = _timestamp(topic, next((body[k] for k in _RESERVED_KEYS if k in body), None), received)
+    stamp = None
+    for key in _RESERVED_KEYS:  # the first present, in the set's order, as before
+        if key in body:
+            stamp = body[key]
+            break
+    ts = _timestamp(topic, stamp, received)
+    if ts.tzinfo is not None:
+        return _metrics_object(topic, device, body, ts)
     fields: list[RawValue] = []
     for key, value in body.items():
         if key in _RESERVED_KEYS:
@@ -95,6 +113,54 @@ def decode(
         else:
             fields.append(RawValue(key, value))
     return list(readings_from(topic, device, fields, ts))
+
+
+def _metrics_object(topic: str, device: str, body: dict[str, Any], ts: datetime) -> Decoded:
+    """The readings of a ``facility/<site>/<device>`` object; the ingest hot path.
+
+    Same result as building a :class:`RawValue` per field and calling ``readings_from`` (the
+    path every other shape takes), but a bare number under a known field name skips the
+    per-reading work: where it goes is cached per name (:func:`unitless_number`), and once one
+    reading of the message was built (and so validated ``device`` and ``ts``) the others are
+    built without re-validation. Anything else (a string, a bool, ``{"value", "unit"}``, an
+    unusable name, 2 for a boolean metric) takes the general path, in field order.
+    """
+    readings: Decoded = []
+    first: Rejection | None = None
+    checked = False  # a Reading of this device and ts was built through the kernel's checks
+    for key, value in body.items():
+        if key in _RESERVED_KEYS:
+            continue
+        kind = type(value)
+        if (kind is float or kind is int) and len(key) <= _MAX_FAST_KEY:
+            target = unitless_number(key)
+            if target is not None:
+                metric, unit, boolean = target
+                number = float(value)
+                if (number in {0.0, 1.0}) if boolean else math.isfinite(number):
+                    if checked:
+                        readings.append(validated_reading(device, metric, number, unit, ts))
+                        continue
+                    try:
+                        readings.append(Reading(device, metric, number, unit, ts))
+                    except (ValueError, TypeError) as exc:
+                        first = first or Rejection("invalid_reading", str(exc))
+                        continue
+                    checked = True
+                    continue
+        if isinstance(value, dict):
+            raw = RawValue(key, value.get("value"), _unit(topic, value.get("unit")))
+        else:
+            raw = RawValue(key, value)
+        try:
+            readings.append(normalize(device, raw, ts))
+        except Rejection as rejection:
+            first = first or rejection
+    if not readings:
+        if first is not None:
+            raise PayloadRejected(topic, first.reason, first.detail)
+        raise PayloadRejected(topic, "no_readings", "the message carries no metric")
+    return readings
 
 
 def _unit(topic: str, unit: Any) -> str | None:

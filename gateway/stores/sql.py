@@ -11,9 +11,12 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
+import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
+from itertools import chain
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
@@ -147,24 +150,180 @@ def execute_many(conn: sa.Connection, stmt: sa.Executable, rows: list[dict[str, 
         conn.exec_driver_sql(sql, [tuple(row[key] for key in order) for row in rows])
 
 
-def _insert_ignoring_duplicates(engine: Engine) -> sa.Executable:
-    """``INSERT ... ON CONFLICT (device, metric, ts) DO NOTHING`` for SQLite and PostgreSQL."""
-    keys = ["device", "metric", "ts"]
-    if engine.dialect.name == "postgresql":
+def execute_rows(
+    conn: sa.Connection,
+    stmt: sa.Executable,
+    columns: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+) -> None:
+    """:func:`execute_many` for rows already built as tuples in ``columns`` order.
+
+    The ingest path builds its rows straight in the order SQLite's compiled statement wants,
+    which saves a dict and a tuple per row; drivers with named parameters (psycopg) get dicts.
+    """
+    if not rows:
+        return
+    sql, order = _compiled_for(stmt, conn.dialect, columns)
+    if order is None:
+        conn.exec_driver_sql(sql, [dict(zip(columns, row, strict=True)) for row in rows])
+    elif order == columns:
+        conn.exec_driver_sql(sql, rows)
+    else:  # e.g. a parameter used twice: pick the columns in the statement's order
+        pick = itemgetter(*[columns.index(key) for key in order])
+        if len(order) == 1:
+            conn.exec_driver_sql(sql, [(pick(row),) for row in rows])
+        else:
+            conn.exec_driver_sql(sql, list(map(pick, rows)))
+
+
+def _epochs(readings: Iterable[Reading]) -> list[float]:
+    """Epoch seconds of each reading's ts; consecutive readings of one message share a ts
+    object, so it is converted once per message rather than once per reading."""
+    out: list[float] = []
+    last: datetime | None = None
+    epoch = 0.0
+    for reading in readings:
+        ts = reading.ts
+        if ts is not last:
+            last, epoch = ts, ts.timestamp()
+        out.append(epoch)
+    return out
+
+
+#: The most rows one multi-row ``INSERT`` carries on SQLite. The driver releases the GIL around
+#: every statement step, and under load getting it back means waiting for paho's network thread
+#: to let go of it: with one row per step (executemany) those waits made the SQLite writes take
+#: seven times their own time in bench_ingest. A batch is written in power-of-two chunks
+#: (512, 256, ..., 1 rows), a handful of steps per batch and a handful of cached statements.
+_MAX_CHUNK_ROWS = 512
+#: SQLite's limit on variables per statement (32,766 since 3.32; 999 before).
+_SQLITE_MAX_VARIABLES = 32_766 if sqlite3.sqlite_version_info >= (3, 32, 0) else 999
+#: Devices per ``IN (...)`` look-up.
+_IN_CHUNK = 5_000
+
+
+def _dialect_insert(dialect: str, table: sa.Table) -> Any:
+    if dialect == "postgresql":
         from sqlalchemy.dialects.postgresql import insert as pg_insert
 
-        pg_stmt: sa.Executable = pg_insert(readings).on_conflict_do_nothing(index_elements=keys)
-        return pg_stmt
-    if engine.dialect.name == "sqlite":
+        return pg_insert(table)
+    if dialect == "sqlite":
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-        lite_stmt: sa.Executable = sqlite_insert(readings).on_conflict_do_nothing(
-            index_elements=keys
+        return sqlite_insert(table)
+    raise ValueError(f"the SQL stores support SQLite and PostgreSQL, not {dialect}")
+
+
+def _on_conflict(dialect: str, kind: str, stmt: Any, keys: tuple[str, ...]) -> sa.Executable:
+    """``ignore``: keep the stored row; ``upsert``: overwrite it; ``touch``: a device seen now
+    (``last_seen`` only moves forward, ``changed_at`` is kept while it stays online)."""
+    table: sa.Table = stmt.table
+    if kind == "ignore":
+        return stmt.on_conflict_do_nothing(index_elements=list(keys))  # type: ignore[no-any-return]
+    if kind == "upsert":
+        updates = {c.name: stmt.excluded[c.name] for c in table.columns if c.name not in keys}
+        return stmt.on_conflict_do_update(index_elements=list(keys), set_=updates)  # type: ignore[no-any-return]
+    if kind == "touch":
+        # SQLite's max() of two arguments is the scalar maximum; PostgreSQL calls it greatest()
+        newest = sa.func.greatest if dialect == "postgresql" else sa.func.max
+        return stmt.on_conflict_do_update(  # type: ignore[no-any-return]
+            index_elements=list(keys),
+            set_={
+                "last_seen": newest(table.c.last_seen, stmt.excluded.last_seen),
+                "online": sa.true(),
+                "changed_at": sa.case(
+                    (table.c.online, table.c.changed_at), else_=stmt.excluded.changed_at
+                ),
+            },
         )
-        return lite_stmt
-    raise ValueError(
-        f"the SQL reading store supports SQLite and PostgreSQL, not {engine.dialect.name}"
-    )
+    raise ValueError(f"unknown conflict rule {kind!r}")
+
+
+@lru_cache(maxsize=16)
+def _insert_statement(
+    dialect: str, kind: str, table: sa.Table, keys: tuple[str, ...]
+) -> sa.Executable:
+    """An ``INSERT ... ON CONFLICT`` of ``kind`` for executemany (parameters named by column)."""
+    stmt = _dialect_insert(dialect, table)
+    if kind == "touch":
+        stmt = stmt.values(online=sa.true())
+    return _on_conflict(dialect, kind, stmt, keys)
+
+
+@lru_cache(maxsize=64)
+def _rows_sql(
+    dialect: sa.Dialect,
+    kind: str,
+    table: sa.Table,
+    keys: tuple[str, ...],
+    columns: tuple[str, ...],
+    rows: int,
+) -> str | None:
+    """The one-row statement's SQL with its ``VALUES`` group repeated ``rows`` times.
+
+    Parameters are then the rows' ``columns`` in row-major order. Built from the compiled
+    one-row SQL rather than compiled again (a 512-row compile takes SQLAlchemy a tenth of a
+    second); ``None`` when that SQL is not of the expected positional shape.
+    """
+    sql, order = _compiled_for(_insert_statement(dialect.name, kind, table, keys), dialect, columns)
+    head, values, tail = sql.partition(" VALUES ")
+    close = tail.find(")")
+    group = tail[: close + 1]
+    if order != columns or not values or not group.startswith("(") or "(" in group[1:]:
+        return None
+    if group.count("?") != len(columns):
+        return None
+    return head + values + ", ".join([group] * rows) + tail[close + 1 :]
+
+
+def write_rows(
+    conn: sa.Connection,
+    kind: str,
+    table: sa.Table,
+    keys: tuple[str, ...],
+    columns: tuple[str, ...],
+    rows: list[tuple[Any, ...]],
+) -> None:
+    """Insert ``rows`` (tuples in ``columns`` order) with the conflict rule ``kind``.
+
+    On SQLite the rows go as multi-row ``VALUES`` in power-of-two chunks (see
+    ``_MAX_CHUNK_ROWS``); on PostgreSQL, and if the SQL is not of the expected shape, as
+    executemany. Rows are applied in order either way, so a key repeated within a batch ends
+    as it would row by row.
+    """
+    if not rows:
+        return
+    dialect = conn.dialect
+    if dialect.paramstyle == "qmark":
+        size = _MAX_CHUNK_ROWS
+        while size * len(columns) > _SQLITE_MAX_VARIABLES:
+            size //= 2
+        start = 0
+        while size > 1 and start < len(rows):
+            count = (len(rows) - start) // size
+            if count:
+                sql = _rows_sql(dialect, kind, table, keys, columns, size)
+                if sql is None:
+                    break
+                end = start + count * size
+                conn.exec_driver_sql(
+                    sql,
+                    [
+                        tuple(chain.from_iterable(rows[i : i + size]))
+                        for i in range(start, end, size)
+                    ],
+                )
+                start = end
+            size //= 2
+        rows = rows[start:]
+    execute_rows(conn, _insert_statement(dialect.name, kind, table, keys), columns, rows)
+
+
+_READING_COLUMNS = ("device", "metric", "ts", "value", "unit", "quality")
+_READING_KEYS = ("device", "metric", "ts")
+_LATEST_COLUMNS = ("device", "metric", "value", "unit", "ts")
+_LATEST_KEYS = ("device", "metric")
+_TOUCH_COLUMNS = ("device", "last_seen", "changed_at")
 
 
 _SQL_AGGREGATES: dict[str, Any] = {
@@ -212,7 +371,7 @@ class SqlReadingStore:
             self._ensure_unique_points()
         except OperationalError as exc:
             raise _unavailable(engine, exc) from exc
-        self._insert = _insert_ignoring_duplicates(engine)
+        _insert_statement(engine.dialect.name, "ignore", readings, _READING_KEYS)  # dialect ok?
 
     def _ensure_unique_points(self) -> None:
         """Add the one-point-per-key index to a table created before it existed."""
@@ -230,19 +389,12 @@ class SqlReadingStore:
         if not batch:
             return
         rows = [
-            {
-                "device": r.device,
-                "metric": r.metric,
-                "ts": _epoch(r.ts),
-                "value": r.value,
-                "unit": r.unit,
-                "quality": r.quality,
-            }
-            for r in batch
+            (r.device, r.metric, ts, r.value, r.unit, r.quality)
+            for r, ts in zip(batch, _epochs(batch), strict=True)
         ]
         try:
             with self.engine.begin() as conn:
-                execute_many(conn, self._insert, rows)
+                write_rows(conn, "ignore", readings, _READING_KEYS, _READING_COLUMNS, rows)
         except SQLAlchemyError as exc:
             raise _unavailable(self.engine, exc) from exc
 
@@ -427,55 +579,66 @@ class SqlStateStore:
     def record(self, batch: Iterable[Reading], presences: Iterable[Presence] = ()) -> None:
         """Fold a batch into the latest-state tables (newest reading wins per key)."""
         latest: dict[tuple[str, str], Reading] = {}
-        seen: dict[str, float] = {}
         for reading in batch:
             key = (reading.device, reading.metric)
-            if key not in latest or reading.ts >= latest[key].ts:
+            held = latest.get(key)
+            if held is None or reading.ts >= held.ts:
                 latest[key] = reading
-            seen[reading.device] = max(seen.get(reading.device, 0.0), _epoch(reading.ts))
         presence_list = list(presences)
         if not latest and not presence_list:
             return
-        latest_rows = [
-            {"device": d, "metric": m, "value": r.value, "unit": r.unit, "ts": _epoch(r.ts)}
-            for (d, m), r in sorted(latest.items())
-        ]
+        # sorted, so that concurrent writers (several gateway workers) lock rows in one order
+        keys = sorted(latest)
+        newest = [latest[key] for key in keys]
+        latest_rows: list[tuple[Any, ...]] = []
+        seen: dict[str, float] = {}  # a device's newest time is the newest of its metrics'
+        for (device, metric), reading, epoch in zip(keys, newest, _epochs(newest), strict=True):
+            latest_rows.append((device, metric, reading.value, reading.unit, epoch))
+            seen[device] = max(seen.get(device, 0.0), epoch)
         try:
             with self.engine.begin() as conn:
                 if latest_rows:
-                    statement = upsert(self.engine, device_latest, ["device", "metric"])
-                    execute_many(conn, statement, latest_rows)
-                    seen_rows = [
-                        {"device": d, "last_seen": ts, "online": True, "changed_at": ts}
-                        for d, ts in sorted(seen.items())
-                    ]
-                    self._touch(conn, seen_rows)
+                    write_rows(
+                        conn, "upsert", device_latest, _LATEST_KEYS, _LATEST_COLUMNS, latest_rows
+                    )
+                    self._touch(conn, sorted(seen.items()))
                 for presence in presence_list:
                     self._presence(conn, presence)
         except SQLAlchemyError as exc:
             raise _unavailable(self.engine, exc) from exc
 
-    def _touch(self, conn: sa.Connection, rows: list[dict[str, Any]]) -> None:
-        existing = {
-            row.device: row
-            for row in conn.execute(
-                sa.select(device_presence).where(
-                    device_presence.c.device.in_([r["device"] for r in rows])
-                )
-            )
-        }
-        for row in rows:
-            old = existing.get(row["device"])
-            if old is not None and not old.online:
+    def _touch(self, conn: sa.Connection, rows: list[tuple[str, float]]) -> None:
+        """Mark devices seen at (device, epoch): online, ``last_seen`` only moves forward,
+        ``changed_at`` is kept while the device stays online, and a device stored offline
+        gets an "online" line in its presence history.
+
+        Only the devices stored offline are read back (usually none); the rest is one upsert
+        whose conflict rule does the comparisons in the database.
+        """
+        offline: set[str] = set()
+        for begin in range(0, len(rows), _IN_CHUNK):
+            devices = [device for device, _seen in rows[begin : begin + _IN_CHUNK]]
+            offline.update(
                 conn.execute(
-                    presence_history.insert().values(
-                        device=row["device"], online=True, ts=row["last_seen"]
+                    sa.select(device_presence.c.device).where(
+                        device_presence.c.device.in_(devices), sa.not_(device_presence.c.online)
                     )
-                )
-            if old is not None and old.online:
-                row["changed_at"] = old.changed_at
-            row["last_seen"] = max(row["last_seen"], old.last_seen if old is not None else 0.0)
-        execute_many(conn, upsert(self.engine, device_presence, ["device"]), rows)
+                ).scalars()
+            )
+        back = [(device, seen) for device, seen in rows if device in offline]
+        if back:
+            conn.execute(
+                presence_history.insert(),
+                [{"device": device, "online": True, "ts": seen} for device, seen in back],
+            )
+        write_rows(
+            conn,
+            "touch",
+            device_presence,
+            ("device",),
+            _TOUCH_COLUMNS,
+            [(device, seen, seen) for device, seen in rows],
+        )
 
     def _presence(self, conn: sa.Connection, presence: Presence) -> None:
         ts = _epoch(presence.ts)
