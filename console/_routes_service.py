@@ -569,6 +569,18 @@ async def _checked_form(request: Request, user: ConsoleUser) -> FormData | Respo
         return _error(request, user, 400, N_("The form is not valid"), exc.message)
 
 
+async def _manager_form(request: Request) -> tuple[ConsoleUser, FormData] | Response:
+    """Every service action's preamble: a manager or admin (checked first, so a technician's
+    forged post is refused before its form is read), then a CSRF-checked form."""
+    user = _manager(request)
+    if isinstance(user, Response):
+        return user
+    form = await _checked_form(request, user)
+    if isinstance(form, Response):
+        return form
+    return user, form
+
+
 def _kept(form: FormData, *names: str) -> dict[str, str]:
     """What the user typed, to fill the form in again (bounded, never trusted)."""
     kept = {}
@@ -622,13 +634,10 @@ def _service_refused(
 async def pm_action(request: Request) -> Response:
     """``action=approve`` (with ``plan``) or ``action=run``: what ``POST /api/v1/pm/plans/{id}/
     approve`` and ``POST /api/v1/pm/run`` do, for managers and admins."""
-    gate = _manager(request)
-    if isinstance(gate, Response):
-        return gate
-    user = gate
-    form = await _checked_form(request, user)
-    if isinstance(form, Response):
-        return form
+    checked = await _manager_form(request)
+    if isinstance(checked, Response):
+        return checked
+    user, form = checked
     context = context_of(request)
     try:
         action = _read(form, "pm", {}, "action", max_len=20, required=True)
@@ -715,13 +724,10 @@ async def stock_action(request: Request) -> Response:
     """``action=receive`` (goods in) or ``action=adjust`` (a stock-take correction with its
     reason), through :func:`inventory.receive` / :func:`inventory.adjust` as the API's
     ``/inventory/receipts`` and ``/inventory/adjustments`` do; managers and admins."""
-    gate = _manager(request)
-    if isinstance(gate, Response):
-        return gate
-    user = gate
-    form = await _checked_form(request, user)
-    if isinstance(form, Response):
-        return form
+    checked = await _manager_form(request)
+    if isinstance(checked, Response):
+        return checked
+    user, form = checked
     context = context_of(request)
     action = form.get("action")
     form_name = "receive" if action == "receive" else "adjust" if action == "adjust" else "stock"
@@ -785,13 +791,10 @@ async def stock_action(request: Request) -> Response:
 async def supplier_action(request: Request) -> Response:
     """Move ``supplier`` to ``to`` with a ``reason`` through :func:`suppliers.change_status`
     (the API's ``POST /suppliers/{code}/status``); managers and admins."""
-    gate = _manager(request)
-    if isinstance(gate, Response):
-        return gate
-    user = gate
-    form = await _checked_form(request, user)
-    if isinstance(form, Response):
-        return form
+    checked = await _manager_form(request)
+    if isinstance(checked, Response):
+        return checked
+    user, form = checked
     context = context_of(request)
     values = _kept(form, "supplier", "to", "reason")
     try:
@@ -836,13 +839,10 @@ async def asset_status_action(
     (the API's ``POST /assets/{code}/status``); managers and admins. A refused move draws the
     asset page again with the problem above the form (the page reads it from
     ``request.state.form_problem``, as its GET route renders it)."""
-    gate = _manager(request)
-    if isinstance(gate, Response):
-        return gate
-    user = gate
-    form = await _checked_form(request, user)
-    if isinstance(form, Response):
-        return form
+    checked = await _manager_form(request)
+    if isinstance(checked, Response):
+        return checked
+    user, form = checked
     context = context_of(request)
     values = _kept(form, "to", "reason")
     try:
