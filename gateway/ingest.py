@@ -209,9 +209,13 @@ class Gateway:
         options.mqtt.manual_ack = True
         if options.mqtt.receive_maximum is None:
             # Acknowledged only after a batch is stored, so the broker must be allowed to send
-            # a whole batch (and what the queue holds) unacknowledged: with Mosquitto's default
-            # window of 20 the worker starved between batches, waiting for its own acks.
-            options.mqtt.receive_maximum = options.queue_size + options.batch_size
+            # a whole batch unacknowledged: with Mosquitto's default window of 20 the worker
+            # starved between batches, waiting for its own acks. Two batches (one being stored,
+            # one filling) and no more: a window as large as the queue (10,500) let the broker
+            # pile thousands of messages on each worker, and one worker ran at 0.49 of the
+            # bare subscriber and two together 14 % slower than before (bench_ingest and
+            # bench_scale_out side by side), against 0.60 and x 1.6-1.9 with this window.
+            options.mqtt.receive_maximum = 2 * options.batch_size
         self.mqtt = MqttConnection(options.mqtt, on_message=self._enqueue)
         self._idle = threading.Event()
         self.presence = PresenceTracker(timeout_of=self._heartbeat_timeout_s)
