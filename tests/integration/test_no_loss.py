@@ -267,16 +267,16 @@ class _GatedStore:
 def test_a_slow_store_fills_the_bounded_queue_pauses_mqtt_and_loses_nothing(
     mosquitto: MosquittoBroker, tmp_path: Path
 ) -> None:
-    # Mosquitto lets 20 unacknowledged QoS 1 messages be in flight to a client (its first line
-    # of flow control); with 5 in the worker's hands, a queue of 8 must fill and make the
-    # network thread wait.
+    # The gateway lets the broker send two batches unacknowledged (MQTT 5 Receive Maximum,
+    # here 10); with 5 in the worker's hands, a queue of 4 must fill and make the network
+    # thread wait.
     store = _GatedStore(SqlReadingStore(make_engine(f"sqlite:///{tmp_path / 'r.db'}")))
     full_before = QUEUE_FULL._value.get()
     gateway = Gateway(
         GatewayOptions(
             mqtt=MqttOptions(url=mosquitto.url, client_id="gw-slow", clean_start=False),
             batch_size=5,
-            queue_size=8,
+            queue_size=4,
         ),
         store=store,
     ).start()
@@ -285,7 +285,7 @@ def test_a_slow_store_fills_the_bounded_queue_pauses_mqtt_and_loses_nothing(
             target=_publish_all, args=(mosquitto.url, range(300), "pub-slow")
         )
         publisher.start()
-        wait_until(lambda: gateway._queue.qsize() == 8, timeout_s=30, what="the queue at its bound")
+        wait_until(lambda: gateway._queue.qsize() == 4, timeout_s=30, what="the queue at its bound")
         wait_until(
             lambda: QUEUE_FULL._value.get() > full_before, timeout_s=10, what="back-pressure"
         )
@@ -297,7 +297,7 @@ def test_a_slow_store_fills_the_bounded_queue_pauses_mqtt_and_loses_nothing(
         gateway.stop()
         store.close()
     exposition = generate_latest().decode()
-    assert "facility_gateway_queue_bound 8.0" in exposition
+    assert "facility_gateway_queue_bound 4.0" in exposition
     assert re.search(r"facility_gateway_store_write_seconds_count [1-9]", exposition)
     assert "facility_gateway_messages_received_total" in exposition
 
