@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 
@@ -16,6 +16,7 @@ from gateway.normalize import RawValue, Rejection, normalize
 __all__ = [
     "DEFAULT_MAX_PAYLOAD",
     "Decoded",
+    "accepted",
     "parse_json",
     "readings_from",
     "text_of",
@@ -23,6 +24,7 @@ __all__ = [
 ]
 
 Decoded = list[Reading | Presence]
+_Found = TypeVar("_Found", list[Reading], Decoded)
 DEFAULT_MAX_PAYLOAD = 64 * 1024
 _NON_FINITE = re.compile(rb"\b(NaN|-?Infinity)\b")
 
@@ -96,6 +98,11 @@ def readings_from(
             readings.append(normalize(device, raw, ts))
         except Rejection as rejection:
             first = first or rejection
+    return accepted(topic, readings, first)
+
+
+def accepted(topic: str, readings: _Found, first: Rejection | None) -> _Found:
+    """``readings`` when there are any; else the message is rejected with its first reason."""
     if not readings:
         if first is not None:
             raise PayloadRejected(topic, first.reason, first.detail)

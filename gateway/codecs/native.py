@@ -22,6 +22,7 @@ from facility.types import Presence, Reading
 from gateway.codecs._common import (
     DEFAULT_MAX_PAYLOAD,
     Decoded,
+    accepted,
     parse_json,
     readings_from,
     text_of,
@@ -156,11 +157,7 @@ def _metrics_object(topic: str, device: str, body: dict[str, Any], ts: datetime)
             readings.append(normalize(device, raw, ts))
         except Rejection as rejection:
             first = first or rejection
-    if not readings:
-        if first is not None:
-            raise PayloadRejected(topic, first.reason, first.detail)
-        raise PayloadRejected(topic, "no_readings", "the message carries no metric")
-    return readings
+    return accepted(topic, readings, first)
 
 
 def _unit(topic: str, unit: Any) -> str | None:
