@@ -25,8 +25,8 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from maintenance.db import connect, upgrade
-from maintenance.services import asset_csv
+from maintenance.assets import register_csv as asset_csv
+from maintenance.shared.db import connect, upgrade
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 HEADER = [

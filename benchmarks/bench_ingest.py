@@ -28,7 +28,7 @@ import orjson
 import paho.mqtt.client as paho
 
 from benchmarks._common import Load, broker, campus_load, publish_all, report, session_client
-from facility.types import Presence, Reading
+from facility.core.types import Presence, Reading
 from gateway.ingest import Gateway, GatewayOptions
 from gateway.mqtt import MqttOptions
 from gateway.stores.sql import SqlReadingStore, SqlStateStore, make_engine

@@ -31,8 +31,8 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 
 from benchmarks._common import report
-from facility._wait import wait_until
-from facility.types import Reading
+from facility.core.types import Reading
+from facility.core.wait import wait_until
 from gateway.broker import free_port
 from gateway.stores.influx import InfluxOptions, InfluxReadingStore
 from gateway.stores.sql import SqlReadingStore, make_engine

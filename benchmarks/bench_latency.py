@@ -23,9 +23,9 @@ import time
 from pathlib import Path
 
 from benchmarks._common import broker, percentile, report, session_client
-from facility.app import Stack, StackOptions
-from facility.settings import load_settings
-from facility.types import Alert, AlertState
+from facility.app.stack import Stack, StackOptions
+from facility.core.settings import load_settings
+from facility.core.types import Alert, AlertState
 
 RULES = """
 rules:

@@ -44,8 +44,8 @@ TIMEOUT_S = 420.0
 
 def worker(port: int, expected: int) -> None:
     """The measured process: a worker stack; prints its RSS as JSON lines."""
-    from facility.app import Stack, StackOptions
-    from facility.settings import load_settings
+    from facility.app.stack import Stack, StackOptions
+    from facility.core.settings import load_settings
 
     for key in [k for k in os.environ if k.startswith("FACILITY_")]:
         os.environ.pop(key)

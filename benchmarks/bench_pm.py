@@ -18,12 +18,12 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from facility.types import Reading
+from facility.core.types import Reading
 from gateway.stores.sql import SqlReadingStore, make_engine
-from maintenance.db import connect, upgrade
-from maintenance.models_service import PmTriggerKind
-from maintenance.services import pm
-from maintenance.services.assets import ensure_asset
+from maintenance.assets.register import ensure_asset
+from maintenance.pm import service as pm
+from maintenance.pm.models import PmTriggerKind
+from maintenance.shared.db import connect, upgrade
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
 

@@ -17,7 +17,7 @@ import json
 import time
 from datetime import UTC, datetime, timedelta
 
-from facility.types import Reading
+from facility.core.types import Reading
 from rules import RuleEngine, RuleFile, parse_rules
 
 DEVICES = [f"bench-{i}" for i in range(4)]

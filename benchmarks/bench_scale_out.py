@@ -26,7 +26,7 @@ from pathlib import Path
 import sqlalchemy as sa
 
 from benchmarks._common import Load, broker, campus_load, publish_all, report
-from facility.types import Presence, Reading
+from facility.core.types import Presence, Reading
 
 REPO = Path(__file__).resolve().parent.parent
 TIMEOUT_S = 180.0

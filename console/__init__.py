@@ -1,7 +1,7 @@
 """The built-in web console: server-rendered pages over the work-order service and live readings.
 
-It sits above ``maintenance`` (it reads the same :class:`~maintenance.api.deps.ApiContext` and
-changes orders only through :mod:`maintenance.services.work_orders`); nothing below imports it.
+It sits above ``maintenance`` (it reads the same :class:`~maintenance.people.deps.ApiContext` and
+changes orders only through :mod:`maintenance.work_orders.service`); nothing below imports it.
 The composition root mounts it with :func:`mount_console`.
 """
 

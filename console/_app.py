@@ -1,7 +1,7 @@
 """Mounting the console on the FastAPI app, and rendering its pages.
 
 The console lives under ``/console`` (``/`` redirects there) and reads the same
-:class:`~maintenance.api.deps.ApiContext` as the API, so it sees the same users, orders and
+:class:`~maintenance.people.deps.ApiContext` as the API, so it sees the same users, orders and
 readings. What only the console needs (where link revocations are kept, the rate limits) is a
 :class:`ConsoleState` on ``app.state.console``.
 """
@@ -28,7 +28,7 @@ from console._session import (
     csrf_token,
     current_user,
 )
-from maintenance.api.deps import ApiContext
+from maintenance.people.deps import ApiContext
 
 __all__ = ["PREFIX", "ConsoleState", "mount_console", "render"]
 

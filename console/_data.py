@@ -1,6 +1,6 @@
 """What the console pages show, read from the work-order database and the device states.
 
-Pure reads: every change goes through :mod:`maintenance.services.work_orders`, so the console
+Pure reads: every change goes through :mod:`maintenance.work_orders.service`, so the console
 can never do what the API would refuse.
 """
 
@@ -15,16 +15,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from console._i18n import N_
-from facility.types import DeviceState, Reading, ReadingStore
-from maintenance.models import (
-    Asset,
-    Device,
-    Priority,
-    Site,
-    WorkOrder,
-    WorkOrderStatus,
-)
-from maintenance.services.work_orders import Actor, actions_for, team_of, visible_to
+from facility.core.types import DeviceState, Reading, ReadingStore
+from maintenance.assets.models import Asset, Device
+from maintenance.shared.actors import Actor
+from maintenance.shared.vocabulary import Priority
+from maintenance.sites.models import Site
+from maintenance.work_orders.models import WorkOrder, WorkOrderStatus
+from maintenance.work_orders.service import actions_for, team_of, visible_to
 
 __all__ = [
     "ACTIVE_STATES",
@@ -231,7 +228,7 @@ def board_orders(
 ) -> list[OrderRow]:
     """Orders ``actor`` may see that match ``flt``, most urgent first, then newest.
 
-    Visibility and the actions come from :mod:`maintenance.services.work_orders`, so a card
+    Visibility and the actions come from :mod:`maintenance.work_orders.service`, so a card
     never offers a button the service would refuse.
     """
     team = team_of(session, actor)

@@ -2,7 +2,7 @@
 
 Every page is server-rendered and works without JavaScript; ``console.js`` only adds the live
 values (server-sent events) and auto-submitting filters. Every form post checks the CSRF token,
-and every change goes through :mod:`maintenance.services.work_orders` with the caller's role.
+and every change goes through :mod:`maintenance.work_orders.service` with the caller's role.
 """
 
 from __future__ import annotations
@@ -43,19 +43,14 @@ from console._session import (
     clear_session,
     set_session,
 )
-from facility.errors import WorkOrderError, WorkOrderNotFound
-from maintenance.models import (
-    Asset,
-    Priority,
-    Role,
-    User,
-    WorkOrder,
-    WorkOrderSource,
-    WorkOrderStatus,
-)
-from maintenance.services import work_orders as service
-from maintenance.services.users import AuthError, authenticate, issue_token
-from maintenance.services.work_orders import Actor
+from facility.core.errors import WorkOrderError, WorkOrderNotFound
+from maintenance.assets.models import Asset
+from maintenance.people.models import User
+from maintenance.people.users import AuthError, authenticate, issue_token
+from maintenance.shared.actors import Actor
+from maintenance.shared.vocabulary import Priority, Role
+from maintenance.work_orders import service
+from maintenance.work_orders.models import WorkOrder, WorkOrderSource, WorkOrderStatus
 
 __all__ = ["router"]
 
@@ -608,7 +603,7 @@ async def my_orders(request: Request) -> Response:
 
 
 def _may_rate(user: ConsoleUser, order: WorkOrder) -> bool:
-    """As :func:`maintenance.services.work_orders.rate_work_order` decides, shown in advance."""
+    """As :func:`maintenance.work_orders.service.rate_work_order` decides, shown in advance."""
     if order.rating is not None or order.status not in RATEABLE:
         return False
     return user.can_manage or (user.role is Role.REQUESTER and order.created_by == user.username)

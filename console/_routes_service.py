@@ -46,16 +46,17 @@ from console._routes import (
 )
 from console._routes import _text as _field
 from console._session import ConsoleUser, CsrfError
-from maintenance.models import Asset, AssetStatus, Criticality
-from maintenance.models_partners import QualificationStatus
-from maintenance.report import render_html
-from maintenance.schemas_service import AdjustmentCreate, ReceiptCreate
-from maintenance.services import asset_lifecycle as lifecycle
-from maintenance.services import inventory, pm
-from maintenance.services import review as reviews
-from maintenance.services import suppliers as directory
-from maintenance.services.asset_lifecycle import WEIGHTS
-from maintenance.services.work_orders import Actor
+from maintenance.assets import lifecycle
+from maintenance.assets.lifecycle import WEIGHTS
+from maintenance.assets.models import Asset, AssetStatus, Criticality
+from maintenance.inventory import service as inventory
+from maintenance.inventory.schemas import AdjustmentCreate, ReceiptCreate
+from maintenance.pm import service as pm
+from maintenance.review import service as reviews
+from maintenance.review.report import render_html
+from maintenance.shared.actors import Actor
+from maintenance.suppliers import service as directory
+from maintenance.suppliers.models import QualificationStatus
 
 __all__ = ["router"]
 

@@ -21,22 +21,28 @@ from babel.numbers import format_decimal
 from sqlalchemy.orm import Session
 
 from console._i18n import N_, Localizer
-from facility.types import ReadingStore
-from maintenance.models import (
+from facility.core.types import ReadingStore
+from maintenance.assets import documents as asset_documents
+from maintenance.assets import lifecycle as asset_lifecycle
+from maintenance.assets.models import (
     Asset,
+    AssetDocument,
     AssetLevel,
     AssetStatus,
+    AssetStatusChange,
     Criticality,
-    Site,
-    WorkOrder,
-    WorkOrderType,
+    DocumentKind,
 )
-from maintenance.models_assets import AssetDocument, AssetStatusChange, DocumentKind
-from maintenance.models_partners import QualificationStatus, Supplier, SupplierScore
-from maintenance.models_service import PmPlan, PmTriggerKind, StockCategory, Storeroom
-from maintenance.services import asset_documents, asset_lifecycle, inventory, pm, review
-from maintenance.services import scorecards as scores
-from maintenance.services import suppliers as directory
+from maintenance.insights import scorecards as scores
+from maintenance.inventory import service as inventory
+from maintenance.inventory.models import StockCategory, Storeroom
+from maintenance.pm import service as pm
+from maintenance.pm.models import PmPlan, PmTriggerKind
+from maintenance.review import service as review
+from maintenance.sites.models import Site
+from maintenance.suppliers import service as directory
+from maintenance.suppliers.models import QualificationStatus, Supplier, SupplierScore
+from maintenance.work_orders.models import WorkOrder, WorkOrderType
 
 __all__ = [
     "ASSET_MOVES",

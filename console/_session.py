@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 from fastapi import Request, Response
 
-from maintenance.models import Role
-from maintenance.services.users import AuthError, read_token
+from maintenance.people.users import AuthError, read_token
+from maintenance.shared.vocabulary import Role
 
 __all__ = [
     "CSRF_COOKIE",

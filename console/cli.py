@@ -15,8 +15,8 @@ from rich.console import Console
 from console._app import PREFIX
 from console._links import Revocations, sign_link
 from console._qrsheet import Sticker, qr_sheet_pdf
-from facility.errors import ConfigError, FacilityError
-from facility.settings import Settings, load_settings
+from facility.core.errors import ConfigError, FacilityError
+from facility.core.settings import Settings, load_settings
 
 __all__ = ["app", "report_links"]
 
@@ -47,9 +47,9 @@ def report_links(
     settings: Settings, *, base_url: str, codes: list[str] | None = None
 ) -> list[Sticker]:
     """One signed report link per asset (all assets, or those named in ``codes``)."""
-    from facility.app import ensure_secret_key
-    from maintenance.db import connect
-    from maintenance.models import Asset
+    from maintenance.assets.models import Asset
+    from maintenance.people.users import ensure_secret_key
+    from maintenance.shared.db import connect
 
     secret = ensure_secret_key(settings)
     engine, sessions = connect(settings.effective_database_url())
@@ -125,8 +125,8 @@ def revoke(
 
     Example: facility assets revoke AHU-1
     """
-    from maintenance.db import connect
-    from maintenance.models import Asset
+    from maintenance.assets.models import Asset
+    from maintenance.shared.db import connect
 
     settings = _settings()
     engine, sessions = connect(settings.effective_database_url())

@@ -19,7 +19,7 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 
 from dashboards import _asset, _energy, _maintenance, _overview
 from dashboards._panels import BuildOptions
-from facility.errors import FacilityError
+from facility.core.errors import FacilityError
 
 __all__ = [
     "DASHBOARDS",

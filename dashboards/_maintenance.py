@@ -1,7 +1,7 @@
 """Maintenance KPIs: how fast, how reliably and how much — the numbers behind plan-do-check-act.
 
 All SQL on the maintenance schema through the read-only role, with the definitions of
-``maintenance.services.kpis`` (so these panels and ``GET /api/v1/kpis`` agree, which an
+``maintenance.insights.kpis`` (so these panels and ``GET /api/v1/kpis`` agree, which an
 integration test checks): orders count by creation time in the range; the clock starts at the
 fault's first detection for rule orders, else at creation; response ends at ``responded_at``,
 repair at ``resolved_at``; SLA compliance is judged on orders with a resolution due time; MTBF

@@ -42,7 +42,7 @@ __all__ = [
 GOOD, WARN, BAD, INFO = "green", "orange", "red", "blue"
 
 #: Statuses in which an order is still somebody's job: the backlog. The same set as
-#: ``maintenance.services.kpis`` counts, so Grafana and ``GET /api/v1/kpis`` agree.
+#: ``maintenance.insights.kpis`` counts, so Grafana and ``GET /api/v1/kpis`` agree.
 OPEN_STATES_SQL = "('new', 'assigned', 'in_progress', 'on_hold', 'reopened')"
 
 #: When an order's clock started: the fault's first detection for rule orders, else creation

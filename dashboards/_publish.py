@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from facility.errors import ConfigError, FacilityError, ServiceUnavailable
+from facility.core.errors import ConfigError, FacilityError, ServiceUnavailable
 
 __all__ = ["GrafanaAuth", "PublishResult", "folder_uid", "publish_dashboards"]
 

@@ -15,7 +15,7 @@ from rich.console import Console
 from dashboards._build import build_dashboards, write_dashboards
 from dashboards._panels import BuildOptions
 from dashboards._publish import GrafanaAuth, PublishResult, publish_dashboards
-from facility.errors import ConfigError
+from facility.core.errors import ConfigError
 
 __all__ = ["app"]
 
@@ -36,12 +36,12 @@ VersionOption = Annotated[
 
 
 def _options(rules: Path | None, version: int) -> BuildOptions:
-    from facility.settings import load_settings
+    from facility.core.settings import load_settings
     from rules.loader import load_rules
 
     path = rules or load_settings().rules_file
     if path is None:
-        from facility.app import DEFAULT_RULES
+        from rules import DEFAULT_RULES
 
         path = DEFAULT_RULES if DEFAULT_RULES.is_file() else None
     if path is not None and not path.is_file():

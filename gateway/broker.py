@@ -17,8 +17,8 @@ import tempfile
 import threading
 from pathlib import Path
 
-from facility._wait import wait_until
-from facility.errors import ServiceUnavailable
+from facility.core.errors import ServiceUnavailable
+from facility.core.wait import wait_until
 
 __all__ = ["AmqttBroker", "EmbeddedBroker", "MosquittoBroker", "find_mosquitto", "free_port"]
 

@@ -34,8 +34,8 @@ from pathlib import Path
 
 import orjson
 
-from facility.errors import PayloadRejected, ServiceUnavailable
-from facility.types import Presence, Reading, ReadingStore
+from facility.core.errors import PayloadRejected, ServiceUnavailable
+from facility.core.types import Presence, Reading, ReadingStore
 from gateway import codecs
 from gateway.deadletter import deadletter_topic, envelope
 from gateway.metrics import (

@@ -31,7 +31,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from facility.errors import ConfigError, ServiceUnavailable
+from facility.core.errors import ConfigError, ServiceUnavailable
 
 __all__ = ["Message", "MqttConnection", "MqttOptions"]
 

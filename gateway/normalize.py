@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from facility.types import Reading
+from facility.core.types import Reading
 
 __all__ = [
     "BOOLEAN_METRICS",

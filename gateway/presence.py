@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from facility.types import Presence
+from facility.core.types import Presence
 
 __all__ = ["PresenceChange", "PresenceTracker"]
 

@@ -46,8 +46,8 @@ from pydantic import (
     field_validator,
 )
 
-from facility.errors import ConfigError
-from facility.types import Reading
+from facility.core.errors import ConfigError
+from facility.core.types import Reading
 
 __all__ = ["AssetEntry", "DeviceRegistry", "Placement", "SiteEntry", "load_registry"]
 

@@ -1,0 +1,7 @@
+"""Maintenance: one package per domain (work orders, assets, PM, stock, suppliers, ...).
+
+Importing the package registers every domain's models (:mod:`maintenance.all_models`), so a
+relationship named by string always finds its target, whichever module a process imports first.
+"""
+
+import maintenance.all_models  # noqa: F401

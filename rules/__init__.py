@@ -5,7 +5,14 @@ or ``gateway``.
 """
 
 from rules.engine import AssetResolver, ReloadReport, RuleEngine, render_message
-from rules.loader import check_rules, load_rules, parse_rules
+from rules.loader import (
+    DEFAULT_RULES,
+    DEMO_RULES,
+    EXAMPLES_DIR,
+    check_rules,
+    load_rules,
+    parse_rules,
+)
 from rules.model import (
     BaselineRule,
     CompositeRule,
@@ -25,6 +32,9 @@ from rules.schedule import MaintenanceWindow, Schedule, WeeklyWindow
 from rules.state import RuleStateStore
 
 __all__ = [
+    "DEFAULT_RULES",
+    "DEMO_RULES",
+    "EXAMPLES_DIR",
     "AssetResolver",
     "BaselineRule",
     "CompositeRule",

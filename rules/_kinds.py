@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
-from facility.types import Reading
+from facility.core.types import Reading
 from rules.model import (
     BaselineRule,
     CompositeRule,

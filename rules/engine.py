@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from prometheus_client import Counter
 
-from facility.types import Alert, AlertState, Presence, Reading
+from facility.core.types import Alert, AlertState, Presence, Reading
 from rules._kinds import (
     Evaluator,
     OfflineEvaluator,

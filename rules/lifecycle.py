@@ -24,7 +24,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from facility.types import Alert, AlertState
+from facility.core.types import Alert, AlertState
 from rules._kinds import Transition
 from rules.model import Rule
 from rules.schedule import MaintenanceWindow

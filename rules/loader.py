@@ -8,10 +8,22 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from facility.errors import RuleError
+from facility.core.errors import RuleError
 from rules.model import KINDS, RuleFile
 
-__all__ = ["check_rules", "load_rules", "parse_rules"]
+#: The rules files shipped with the package: the office example (``serve``) and the demo story.
+EXAMPLES_DIR = Path(__file__).resolve().parent / "examples"
+DEFAULT_RULES = EXAMPLES_DIR / "office.yaml"
+DEMO_RULES = EXAMPLES_DIR / "demo.yaml"
+
+__all__ = [
+    "DEFAULT_RULES",
+    "DEMO_RULES",
+    "EXAMPLES_DIR",
+    "check_rules",
+    "load_rules",
+    "parse_rules",
+]
 
 MAX_RULES_BYTES = 2 * 1024 * 1024
 # libyaml's safe loader when PyYAML was built with it (about 10x faster on big rule files)

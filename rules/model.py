@@ -36,7 +36,7 @@ from pydantic import (
 )
 from pydantic.json_schema import WithJsonSchema
 
-from facility.types import Severity
+from facility.core.types import Severity
 from rules.schedule import MaintenanceWindow, Schedule
 
 __all__ = [

@@ -15,7 +15,7 @@ from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Any
 
-from facility.errors import RuleError
+from facility.core.errors import RuleError
 from rules.engine import ReloadReport, RuleEngine
 from rules.loader import check_rules
 

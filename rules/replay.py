@@ -13,7 +13,7 @@ import math
 from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
 
-from facility.types import Alert, Presence, Reading
+from facility.core.types import Alert, Presence, Reading
 from rules.engine import RuleEngine
 
 __all__ = ["MAX_TICKS_PER_GAP", "replay"]

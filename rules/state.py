@@ -22,8 +22,8 @@ import orjson
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from facility.errors import ServiceUnavailable
-from facility.types import Alert
+from facility.core.errors import ServiceUnavailable
+from facility.core.types import Alert
 
 __all__ = ["RuleStateStore", "StateRow"]
 

@@ -23,7 +23,7 @@ import orjson
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from facility.errors import ConfigError
+from facility.core.errors import ConfigError
 from simulators.runner import Simulator
 from simulators.scenario import FORMATS, Scenario, load_scenario
 

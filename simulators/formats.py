@@ -21,7 +21,7 @@ from datetime import datetime
 
 import orjson
 
-from facility.types import Reading
+from facility.core.types import Reading
 
 __all__ = ["ENCODERS", "SimulatedMessage", "availability", "encode"]
 

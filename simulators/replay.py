@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from facility.types import Alert, AlertState, Reading
+from facility.core.types import Alert, AlertState, Reading
 from gateway import codecs
 from rules.engine import RuleEngine
 from rules.model import RuleFile

@@ -26,7 +26,7 @@ from typing import Any
 
 import paho.mqtt.client as paho
 
-from facility.errors import ServiceUnavailable
+from facility.core.errors import ServiceUnavailable
 from gateway.mqtt import MqttConnection, MqttOptions, redact
 from simulators.devices import DAY_S, MODELS, Clock, DeviceModel
 from simulators.formats import SimulatedMessage, availability, encode

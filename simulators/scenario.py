@@ -33,7 +33,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from facility.errors import ConfigError
+from facility.core.errors import ConfigError
 from rules.model import parse_duration
 from simulators.devices import MODELS
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from facility.settings import Settings, load_settings
+from facility.core.settings import Settings, load_settings
 from gateway.broker import MosquittoBroker, find_mosquitto
 
 pytest_plugins = ["tests.fixtures_influx"]

@@ -24,7 +24,7 @@ from typing import Any
 import orjson
 import pytest
 
-from facility._wait import wait_until
+from facility.core.wait import wait_until
 from gateway.broker import free_port
 
 __all__ = ["InfluxServer", "VictoriaMetricsServer", "influxdb16", "victoria_metrics"]

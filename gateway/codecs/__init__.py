@@ -11,7 +11,7 @@ from datetime import datetime
 from types import ModuleType
 from typing import Protocol
 
-from facility.errors import PayloadRejected
+from facility.core.errors import PayloadRejected
 from gateway.codecs import esphome, homeassistant, native, shelly, tasmota, zigbee2mqtt
 from gateway.codecs._common import DEFAULT_MAX_PAYLOAD, Decoded
 

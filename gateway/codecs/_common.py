@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 
 import orjson
 
-from facility.errors import PayloadRejected
-from facility.types import Presence, Reading
+from facility.core.errors import PayloadRejected
+from facility.core.types import Presence, Reading
 from gateway.normalize import RawValue, Rejection, normalize
 
 __all__ = [

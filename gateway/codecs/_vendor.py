@@ -21,8 +21,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
-from facility.errors import PayloadRejected
-from facility.types import MAX_DEVICE_LEN, Presence, Reading, utc
+from facility.core.errors import PayloadRejected
+from facility.core.types import MAX_DEVICE_LEN, Presence, Reading, utc
 from gateway.codecs._common import Decoded, parse_json, readings_from
 from gateway.normalize import (
     CANONICAL_UNITS,

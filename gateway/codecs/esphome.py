@@ -12,7 +12,7 @@ Topics (``<node>`` is the MQTT ``topic_prefix``, by default the node name; it ma
 * ``<node>/climate/<object_id>/current_temperature/state`` and ``.../current_humidity/state``
   — the thermostat's measured values; its modes and setpoints are not readings.
 * ``<node>/status`` — ``online``/``offline`` (birth and last will) →
-  :class:`~facility.types.Presence` of ``<node>``.
+  :class:`~facility.core.types.Presence` of ``<node>``.
 * Command topics (``.../command``), ``<node>/debug`` and other components (``text_sensor``,
   ``number``, ``select``, ``cover``, ``lock``, ``button``...) → ``[]``.
 
@@ -50,7 +50,7 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from facility.errors import PayloadRejected
+from facility.core.errors import PayloadRejected
 from gateway.codecs._common import DEFAULT_MAX_PAYLOAD, Decoded, text_of
 from gateway.codecs._vendor import (
     collect,

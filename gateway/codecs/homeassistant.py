@@ -10,7 +10,7 @@ first level, ``homeassistant`` by default):
   (``{"temperature": 21.5, "humidity": 40}``, each entity picking its key with a
   ``value_template``); an object is read key by key.
   ``<base>/<component>/<node_id>[/<object_id>]/availability`` (``online``/``offline``) →
-  :class:`~facility.types.Presence` of ``<node_id>``.
+  :class:`~facility.core.types.Presence` of ``<node_id>``.
 * MQTT Statestream, four levels: ``<base>/<domain>/<object_id>/state`` — Home Assistant
   mirroring its entities (``sensor.boiler_supply_temperature``) onto MQTT. The device is named
   after the entity, see below. With ``publish_attributes`` a climate entity's
@@ -51,7 +51,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from facility.errors import PayloadRejected
+from facility.core.errors import PayloadRejected
 from gateway.codecs._common import DEFAULT_MAX_PAYLOAD, Decoded, parse_json, text_of
 from gateway.codecs._vendor import (
     EntityKind,

@@ -17,8 +17,8 @@ import math
 from datetime import UTC, datetime
 from typing import Any
 
-from facility.errors import PayloadRejected
-from facility.types import Presence, Reading
+from facility.core.errors import PayloadRejected
+from facility.core.types import Presence, Reading
 from gateway.codecs._common import (
     DEFAULT_MAX_PAYLOAD,
     Decoded,

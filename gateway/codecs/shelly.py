@@ -15,7 +15,7 @@ Topics (``<prefix>`` is the device's MQTT topic prefix, by default its id such a
   "switch:0": {...}, "temperature:100": {...}}}``. ``params.ts`` (Unix seconds, UTC) is the
   reading time. ``NotifyStatus`` carries only what changed; that is fine, each field is a
   reading of its own. ``NotifyEvent`` (button pushes) and other methods → ``[]``.
-* ``<prefix>/online`` — ``true``/``false`` (the last will) → :class:`~facility.types.Presence`.
+* ``<prefix>/online`` — ``true``/``false`` (the last will) → :class:`~facility.core.types.Presence`.
 * Anything else (``<prefix>/rpc`` requests and responses, ``<prefix>/debug/log``) → ``[]``;
   so are components we do not measure (``sys``, ``wifi``, ``cloud``, ``mqtt``, ``ble``...).
 
@@ -59,7 +59,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
-from facility.errors import PayloadRejected
+from facility.core.errors import PayloadRejected
 from gateway.codecs._common import DEFAULT_MAX_PAYLOAD, Decoded, parse_json, text_of
 from gateway.codecs._vendor import (
     collect,

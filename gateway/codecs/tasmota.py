@@ -11,7 +11,8 @@ Topics (Tasmota's default FullTopic ``%prefix%/%topic%/``; ``<t>`` is the device
        "TempUnit": "C", "PressureUnit": "hPa"}
 
 * ``tele/<t>/STATE`` — periodic state: ``POWER`` (one relay) or ``POWER1``, ``POWER2``...
-* ``tele/<t>/LWT`` — ``Online``/``Offline`` (the last will) → :class:`~facility.types.Presence`.
+* ``tele/<t>/LWT`` — ``Online``/``Offline`` (the last will) →
+  :class:`~facility.core.types.Presence`.
 * ``stat/<t>/POWER``, ``stat/<t>/POWER<n>`` — ``ON``/``OFF`` after a relay changed.
 * ``stat/<t>/RESULT`` — command results; only ``POWER<n>`` keys are read.
 * ``stat/<t>/STATUS8`` / ``STATUS10`` (``{"StatusSNS": {...}}``, a SENSOR payload) and
@@ -65,7 +66,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from facility.errors import PayloadRejected
+from facility.core.errors import PayloadRejected
 from gateway.codecs._common import DEFAULT_MAX_PAYLOAD, Decoded, parse_json, text_of
 from gateway.codecs._vendor import (
     collect,

@@ -9,7 +9,7 @@ Topics (``<base>`` is the first topic level, ``zigbee2mqtt`` by default):
   (or ``/availability``). The base topic is not part of the device id.
 * ``<base>/<friendly_name>/availability`` — ``online``/``offline``, either as plain text (the
   legacy payload) or as ``{"state": "online"}`` (the default since Zigbee2MQTT 1.23) →
-  :class:`~facility.types.Presence`.
+  :class:`~facility.core.types.Presence`.
 * ``<base>/bridge/...`` (bridge state, logs, requests), ``.../set``, ``.../get``,
   ``.../set/<attr>`` and ``.../get/<attr>`` (commands) and the legacy event topics
   ``.../action`` and ``.../click`` are ignored: ``[]``.
@@ -53,7 +53,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from facility.errors import PayloadRejected
+from facility.core.errors import PayloadRejected
 from gateway.codecs._common import DEFAULT_MAX_PAYLOAD, Decoded, parse_json, text_of
 from gateway.codecs._vendor import (
     collect,

@@ -43,8 +43,8 @@ from influxdb_client.client.influxdb_client import InfluxDBClient
 from influxdb_client.client.write_api import WriteOptions, WriteType
 from reactivex.scheduler import ThreadPoolScheduler
 
-from facility.errors import ConfigError, ServiceUnavailable
-from facility.types import Reading, ReadingPage
+from facility.core.errors import ConfigError, ServiceUnavailable
+from facility.core.types import Reading, ReadingPage
 
 __all__ = [
     "InfluxOptions",

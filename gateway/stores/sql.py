@@ -24,8 +24,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 
-from facility.errors import ServiceUnavailable
-from facility.types import DeviceState, Presence, Reading, ReadingPage
+from facility.core.errors import ServiceUnavailable
+from facility.core.types import DeviceState, Presence, Reading, ReadingPage
 
 __all__ = ["SqlReadingStore", "SqlStateStore", "make_engine", "upsert"]
 

@@ -5,11 +5,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
-import maintenance.models_assets
-import maintenance.models_partners
-import maintenance.models_review
-import maintenance.models_service  # noqa: F401
-from maintenance.models import Base
+from maintenance.all_models import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -13,25 +13,29 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from facility.errors import ServiceUnavailable
-from maintenance.api.deps import ApiContext, get_context
+from facility.core.errors import ServiceUnavailable
 from maintenance.api.nul_guard import NulGuard
-from maintenance.api.routes import (
-    api_keys,
-    asset_lifecycle,
-    assets,
-    auth,
-    checklists,
-    inventory,
-    kpis,
-    pm,
-    readings,
-    reviews,
-    sites,
-    suppliers,
-    work_orders,
+from maintenance.assets import (
+    lifecycle_routes as asset_lifecycle,
 )
-from maintenance.services.attachments import MAX_ATTACHMENT_BYTES
+from maintenance.assets import (
+    reading_routes as readings,
+)
+from maintenance.assets import (
+    routes as assets,
+)
+from maintenance.insights import routes as kpis
+from maintenance.inventory import routes as inventory
+from maintenance.people import api_key_routes as api_keys
+from maintenance.people import routes as auth
+from maintenance.people.deps import ApiContext, get_context
+from maintenance.pm import routes as pm
+from maintenance.review import routes as reviews
+from maintenance.sites import routes as sites
+from maintenance.suppliers import routes as suppliers
+from maintenance.work_orders import checklist_routes as checklists
+from maintenance.work_orders import routes as work_orders
+from maintenance.work_orders.attachments import MAX_ATTACHMENT_BYTES
 
 __all__ = ["MAX_BODY_BYTES", "create_app"]
 

@@ -1,7 +1,7 @@
 """Run the ``facility`` console script's entry point in this process.
 
 Starting the interpreter costs about two seconds of imports per command; long tables of bad
-input call ``facility.cli.main`` here instead, with the environment and argv a subprocess would
+input call ``facility.app.cli.main`` here instead, with the environment and argv a subprocess would
 get, and a sample of each table still runs the installed command as a subprocess.
 """
 
@@ -28,7 +28,7 @@ def run_main(
     *args: str,
 ) -> Outcome:
     """``facility ARGS`` in-process with only ``env``'s FACILITY_* settings; its exit code."""
-    from facility.cli import main
+    from facility.app.cli import main
 
     for key in [k for k in os.environ if k.startswith("FACILITY_")]:
         if key != "FACILITY_TEST_DATABASE_URL":

@@ -21,19 +21,20 @@ import uvicorn
 from sqlalchemy.orm import Session, sessionmaker
 
 from console import ConsoleState, RateLimiter, Revocations, mount_console
-from facility._wait import wait_until
-from facility.app import Stack, StackOptions
-from facility.demo import DEMO_RULES, seed
-from facility.settings import Settings
-from facility.types import Presence, Reading
+from facility.app.demo import seed
+from facility.app.stack import Stack, StackOptions
+from facility.core.settings import Settings
+from facility.core.types import Presence, Reading
+from facility.core.wait import wait_until
 from gateway.broker import MosquittoBroker, free_port
 from gateway.stores.sql import SqlReadingStore, SqlStateStore, make_engine
 from maintenance.api.app import create_app
-from maintenance.api.deps import ApiContext
-from maintenance.db import connect, upgrade
-from maintenance.models import Role
-from maintenance.services.assets import ensure_asset, ensure_site, link_device
-from maintenance.services.users import create_user
+from maintenance.assets.register import ensure_asset, ensure_site, link_device
+from maintenance.people.deps import ApiContext
+from maintenance.people.users import create_user
+from maintenance.shared.db import connect, upgrade
+from maintenance.shared.vocabulary import Role
+from rules import DEMO_RULES
 from simulators.runner import Simulator
 from simulators.scenario import load_scenario
 from tests.conftest import missing_service

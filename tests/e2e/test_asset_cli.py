@@ -15,9 +15,8 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from maintenance.db import connect, upgrade
-from maintenance.models import Asset
-from maintenance.models_assets import AssetStatusChange
+from maintenance.assets.models import Asset, AssetStatusChange
+from maintenance.shared.db import connect, upgrade
 
 FACILITY = str(Path(sys.executable).with_name("facility"))
 FORMULA = "=cmd|' /C calc'!A0"

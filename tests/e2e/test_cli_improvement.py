@@ -11,7 +11,7 @@ broken question files) must be one ``error:`` line on stderr, exit 1, nothing on
 one row changed; what the option parser refuses exits 2, also changing nothing. Starting the
 interpreter costs about two seconds (imports), so the long tables of bad input, and the less
 common steps of the happy paths, call the console script's own entry point,
-``facility.cli.main``, in this process; a sample of each still runs as a subprocess.
+``facility.app.cli.main``, in this process; a sample of each still runs as a subprocess.
 """
 
 from __future__ import annotations
@@ -30,10 +30,10 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from maintenance.db import connect, upgrade
-from maintenance.services.assets import ensure_site
-from maintenance.services.improvement_actions import create_action
-from maintenance.services.surveys import create_survey
+from maintenance.assets.register import ensure_site
+from maintenance.review.actions import create_action
+from maintenance.review.surveys import create_survey
+from maintenance.shared.db import connect, upgrade
 from tests.e2e._cli import Outcome, run_main
 from tests.integration._work_order_server import ApiServer, running_api
 
@@ -101,7 +101,7 @@ class Cli:
         return json_lines(result.stdout)
 
     def main(self, *args: str) -> Outcome:
-        """``facility.cli.main``, the console script's entry point, in this process."""
+        """``facility.app.cli.main``, the console script's entry point, in this process."""
         return run_main(self.monkeypatch, self.capsys, self.env, *args)
 
     def main_ok(self, *args: str) -> list[dict[str, Any]]:

@@ -57,7 +57,7 @@ def test_bad_input_is_one_error_line_and_changes_nothing(
     args: list[str],
     reason: bytes,
 ) -> None:
-    """In-process (``facility.cli.main``); the happy path above runs the installed command."""
+    """In-process (``facility.app.cli.main``); the happy path above runs the installed command."""
     env = {"FACILITY_DATA_DIR": str(tmp_path)}
     assert run_main(monkeypatch, capsys, env, "sites", "add", "hq", "--name", "HQ").code == 0
     result = run_main(monkeypatch, capsys, env, *args)

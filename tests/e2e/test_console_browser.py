@@ -23,7 +23,7 @@ from playwright.sync_api import (
     sync_playwright,
 )
 
-from facility._wait import wait_until
+from facility.core.wait import wait_until
 from tests.e2e.conftest import (
     ARTIFACTS,
     CHROMIUM_ARGS,

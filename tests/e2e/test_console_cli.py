@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 from console import Revocations, verify_link
-from facility.settings import load_settings
-from maintenance.db import connect, upgrade
-from maintenance.services.assets import ensure_asset, ensure_site
+from facility.core.settings import load_settings
+from maintenance.assets.register import ensure_asset, ensure_site
+from maintenance.shared.db import connect, upgrade
 from tests.conftest import missing_service
 
 FACILITY = str(Path(sys.executable).with_name("facility"))

@@ -8,8 +8,8 @@ import pytest
 import sqlalchemy as sa
 
 from console import sign_link
-from maintenance.models import WorkOrder, WorkOrderSource, WorkOrderStatus
-from maintenance.services.work_orders import create_work_order
+from maintenance.work_orders.models import WorkOrder, WorkOrderSource, WorkOrderStatus
+from maintenance.work_orders.service import create_work_order
 from tests.e2e.conftest import SECRET, ConsoleServer
 from tests.e2e.console_client import browser, csrf_of, form_token, log_in
 

@@ -11,9 +11,10 @@ import pytest
 
 from console import _app, sign_link
 from console._i18n import Localizer
-from facility._wait import wait_until
-from maintenance.models import Priority, WorkOrderSource
-from maintenance.services.work_orders import create_work_order
+from facility.core.wait import wait_until
+from maintenance.shared.vocabulary import Priority
+from maintenance.work_orders.models import WorkOrderSource
+from maintenance.work_orders.service import create_work_order
 from tests.e2e.conftest import SECRET, ConsoleServer
 from tests.e2e.console_client import browser, form_token, log_in
 

@@ -24,11 +24,12 @@ import sqlalchemy as sa
 from console import _app
 from console import _i18n as i18n
 from console._i18n import Localizer
-from maintenance.db import connect
-from maintenance.models import Asset, AssetStatus
-from maintenance.models_partners import QualificationStatus, Supplier
-from maintenance.models_service import PmPlan, PmTriggerKind, StockMovement, TimeUnit
-from maintenance.services import pm
+from maintenance.assets.models import Asset, AssetStatus
+from maintenance.inventory.models import StockMovement
+from maintenance.pm import service as pm
+from maintenance.pm.models import PmPlan, PmTriggerKind, TimeUnit
+from maintenance.shared.db import connect
+from maintenance.suppliers.models import QualificationStatus, Supplier
 from tests.e2e.conftest import CONSOLE_PASSWORD
 from tests.e2e.console_client import csrf_of
 from tests.e2e.test_console_service_pages import (

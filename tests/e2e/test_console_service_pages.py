@@ -30,27 +30,25 @@ from sqlalchemy.orm import Session, sessionmaker
 from console import ConsoleState, Revocations, _app, mount_console
 from console import _i18n as i18n
 from console._i18n import Localizer
-from facility._wait import wait_until
+from facility.core.wait import wait_until
 from gateway.broker import free_port
 from gateway.stores.sql import SqlReadingStore, SqlStateStore, make_engine
 from maintenance.api.app import create_app
-from maintenance.api.deps import ApiContext
-from maintenance.db import connect, upgrade
-from maintenance.models import (
-    Asset,
-    AssetLevel,
-    AssetStatus,
-    Criticality,
-    Role,
-    WorkOrderType,
-)
-from maintenance.models_assets import DocumentKind, LabourEntry
-from maintenance.models_partners import QualificationStatus, SupplierKind, SupplierScore
-from maintenance.models_service import PmTriggerKind, StockCategory, StockItem, TimeUnit
-from maintenance.services import asset_documents, inventory, pm, suppliers
-from maintenance.services import asset_lifecycle as lifecycle
-from maintenance.services import work_orders as orders
-from maintenance.services.work_orders import Actor
+from maintenance.assets import documents as asset_documents
+from maintenance.assets import lifecycle
+from maintenance.assets.models import Asset, AssetLevel, AssetStatus, Criticality, DocumentKind
+from maintenance.inventory import service as inventory
+from maintenance.inventory.models import StockCategory, StockItem
+from maintenance.people.deps import ApiContext
+from maintenance.pm import service as pm
+from maintenance.pm.models import PmTriggerKind, TimeUnit
+from maintenance.shared.actors import Actor
+from maintenance.shared.db import connect, upgrade
+from maintenance.shared.vocabulary import Role
+from maintenance.suppliers import service as suppliers
+from maintenance.suppliers.models import QualificationStatus, SupplierKind, SupplierScore
+from maintenance.work_orders import service as orders
+from maintenance.work_orders.models import LabourEntry, WorkOrderType
 from tests.e2e.conftest import SECRET, seed_console_data
 from tests.e2e.console_client import browser, close_browsers, log_in
 

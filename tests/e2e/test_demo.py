@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from facility._wait import wait_until
+from facility.core.wait import wait_until
 from gateway.broker import free_port
 
 PASSWORD = "e2e-demo-pass"

@@ -23,13 +23,13 @@ import pytest
 from playwright.sync_api import ConsoleMessage, sync_playwright
 
 from gateway.stores.sql import SqlReadingStore, make_engine
-from maintenance.db import connect, upgrade
-from maintenance.report import CHART_NAMES
-from maintenance.schemas import KpiReport
-from maintenance.services.improvement_actions import create_action
-from maintenance.services.kpis import KpiFilter, compute_kpis
-from maintenance.services.review import month_bounds
-from maintenance.services.surveys import create_survey, submit_response
+from maintenance.insights.kpis import KpiFilter, compute_kpis
+from maintenance.insights.schemas import KpiReport
+from maintenance.review.actions import create_action
+from maintenance.review.report import CHART_NAMES
+from maintenance.review.service import month_bounds
+from maintenance.review.surveys import create_survey, submit_response
+from maintenance.shared.db import connect, upgrade
 from tests.e2e.conftest import ARTIFACTS, CHROMIUM_ARGS, chromium_path
 from tests.integration._work_order_server import seed
 from tests.integration.test_review import NOW, seed_month

@@ -12,12 +12,12 @@ from pathlib import Path
 import orjson
 import pytest
 
-from maintenance.db import connect, upgrade
-from maintenance.models import Role
-from maintenance.models_partners import QualificationStatus, SupplierKind
-from maintenance.services import scorecards
-from maintenance.services import suppliers as directory
-from maintenance.services.work_orders import Actor
+from maintenance.insights import scorecards
+from maintenance.shared.actors import Actor
+from maintenance.shared.db import connect, upgrade
+from maintenance.shared.vocabulary import Role
+from maintenance.suppliers import service as directory
+from maintenance.suppliers.models import QualificationStatus, SupplierKind
 
 FACILITY = str(Path(sys.executable).with_name("facility"))
 MANAGER = Actor("manager", Role.MANAGER)

@@ -16,13 +16,15 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from facility.types import Reading
+from facility.core.types import Reading
 from gateway.stores.sql import SqlReadingStore, make_engine
-from maintenance.db import connect, upgrade
-from maintenance.models import Role, Site, User
-from maintenance.models_service import PmPlan
-from maintenance.services import pm
-from maintenance.services.assets import ensure_asset
+from maintenance.assets.register import ensure_asset
+from maintenance.people.models import User
+from maintenance.pm import service as pm
+from maintenance.pm.models import PmPlan
+from maintenance.shared.db import connect, upgrade
+from maintenance.shared.vocabulary import Role
+from maintenance.sites.models import Site
 
 __all__ = ["World", "approved_plan", "draft_plan", "pm_world", "write_series"]
 

@@ -22,14 +22,15 @@ from fastapi import FastAPI
 from pwdlib import PasswordHash
 from sqlalchemy.orm import Session, sessionmaker
 
-from facility.http_server import start_http_server
+from facility.app.http_server import start_http_server
 from gateway.stores.sql import SqlReadingStore, SqlStateStore, make_engine
 from maintenance.api.app import create_app
-from maintenance.api.deps import ApiContext
-from maintenance.db import connect, upgrade
-from maintenance.models import Role, Team, User
-from maintenance.services.assets import ensure_asset
-from maintenance.services.users import issue_token
+from maintenance.assets.register import ensure_asset
+from maintenance.people.deps import ApiContext
+from maintenance.people.models import Team, User
+from maintenance.people.users import issue_token
+from maintenance.shared.db import connect, upgrade
+from maintenance.shared.vocabulary import Role
 
 PASSWORD = "work-order-pass-1"
 SECRET = "work-order-test-secret-0123456789abcdef"

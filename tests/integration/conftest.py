@@ -7,12 +7,12 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 
-from facility.app import Stack, StackOptions
-from facility.settings import Settings
+from facility.app.stack import Stack, StackOptions
+from facility.core.settings import Settings
 from gateway.broker import MosquittoBroker
 from gateway.mqtt import MqttConnection, MqttOptions
-from maintenance.models import Role
-from maintenance.services.users import create_user
+from maintenance.people.users import create_user
+from maintenance.shared.vocabulary import Role
 
 PASSWORD = "integration-pass-1"
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from facility._wait import wait_until
-from facility.app import Stack, StackOptions
-from facility.settings import Settings
+from facility.app.stack import Stack, StackOptions
+from facility.core.settings import Settings
+from facility.core.wait import wait_until
 from gateway.broker import AmqttBroker, free_port
 from gateway.mqtt import MqttConnection, MqttOptions
 

@@ -10,8 +10,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from maintenance.models import WorkOrder
-from maintenance.services.attachments import MAX_ATTACHMENT_BYTES
+from maintenance.work_orders.attachments import MAX_ATTACHMENT_BYTES
+from maintenance.work_orders.models import WorkOrder
 from tests.integration._work_order_server import ApiServer, running_api
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32

@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from facility.types import Alert, AlertState, Severity
-from maintenance.models import Priority, Role
-from maintenance.services import work_orders as service
+from facility.core.types import Alert, AlertState, Severity
+from maintenance.shared.vocabulary import Priority, Role
+from maintenance.work_orders import service
 from tests.integration._work_order_server import ApiServer, running_api
 
 

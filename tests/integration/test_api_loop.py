@@ -9,8 +9,9 @@ import httpx
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from maintenance.models import Priority, Role, WorkOrderSource, WorkOrderStatus, WorkOrderType
-from maintenance.services import work_orders as service
+from maintenance.shared.vocabulary import Priority, Role
+from maintenance.work_orders import service
+from maintenance.work_orders.models import WorkOrderSource, WorkOrderStatus, WorkOrderType
 from tests.integration._work_order_server import USERS, ApiServer, running_api
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64

@@ -10,7 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from maintenance.services.assets import ensure_asset
+from maintenance.assets.register import ensure_asset
 from tests.integration._work_order_server import ApiServer, running_api
 
 PDF = b"%PDF-1.4\n1 0 obj <<>> endobj\ntrailer <<>>\n%%EOF\n"

@@ -13,24 +13,22 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from maintenance.db import connect, upgrade
-from maintenance.models import (
-    Asset,
-    AssetLevel,
-    AssetStatus,
-    Criticality,
-    Role,
+from maintenance.assets import lifecycle as lc
+from maintenance.assets import register_csv as asset_csv
+from maintenance.assets.models import Asset, AssetLevel, AssetStatus, AssetStatusChange, Criticality
+from maintenance.insights.kpis import KpiFilter, compute_kpis
+from maintenance.inventory import service as inventory
+from maintenance.inventory.models import StockCategory, StockMovement, StockMovementKind
+from maintenance.shared.actors import Actor
+from maintenance.shared.db import connect, upgrade
+from maintenance.shared.vocabulary import Role
+from maintenance.work_orders.models import (
+    LabourEntry,
     WorkOrder,
     WorkOrderSource,
     WorkOrderStatus,
     WorkOrderType,
 )
-from maintenance.models_assets import AssetStatusChange, LabourEntry
-from maintenance.models_service import StockCategory, StockMovement, StockMovementKind
-from maintenance.services import asset_csv, inventory
-from maintenance.services import asset_lifecycle as lc
-from maintenance.services.kpis import KpiFilter, compute_kpis
-from maintenance.services.work_orders import Actor
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 DAY = timedelta(days=1)

@@ -9,11 +9,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from maintenance.db import connect, upgrade
-from maintenance.models import Asset, AssetStatus, Role, WorkOrderType
-from maintenance.models_assets import AssetStatusChange
-from maintenance.services import asset_lifecycle
-from maintenance.services import work_orders as orders
+from maintenance.assets import lifecycle as asset_lifecycle
+from maintenance.assets.models import Asset, AssetStatus, AssetStatusChange
+from maintenance.shared.db import connect, upgrade
+from maintenance.shared.vocabulary import Role
+from maintenance.work_orders import service as orders
+from maintenance.work_orders.models import WorkOrderType
 from tests.integration._work_order_server import HandClock, seed
 
 

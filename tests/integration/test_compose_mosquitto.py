@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from facility._wait import wait_until
-from facility.errors import FacilityError
+from facility.core.errors import FacilityError
+from facility.core.wait import wait_until
 from gateway.broker import find_mosquitto, free_port, port_open
 from gateway.mqtt import MqttConnection, MqttOptions
 from tests.conftest import missing_service

@@ -24,15 +24,16 @@ import pytest
 import sqlalchemy as sa
 
 from dashboards import BuildOptions, build_dashboards, iter_panels, iter_targets
-from facility.types import Alert, AlertState, Presence, Severity
+from facility.core.types import Alert, AlertState, Presence, Severity
 from gateway.stores.influx import line_protocol
 from gateway.stores.sql import SqlStateStore
-from maintenance.db import upgrade
-from maintenance.models import Priority, Role, WorkOrderSource, WorkOrderType
-from maintenance.services.assets import ensure_asset, ensure_site, link_device
-from maintenance.services.kpis import KpiFilter, compute_kpis
-from maintenance.services.users import create_user
-from maintenance.services.work_orders import (
+from maintenance.assets.register import ensure_asset, ensure_site, link_device
+from maintenance.insights.kpis import KpiFilter, compute_kpis
+from maintenance.people.users import create_user
+from maintenance.shared.db import upgrade
+from maintenance.shared.vocabulary import Priority, Role
+from maintenance.work_orders.models import WorkOrderSource, WorkOrderType
+from maintenance.work_orders.service import (
     apply_alert,
     create_work_order,
     rate_work_order,

@@ -24,7 +24,7 @@ from typing import Any
 import pytest
 
 from dashboards import GrafanaAuth, build_dashboards, publish_dashboards
-from facility.errors import ConfigError, FacilityError, ServiceUnavailable
+from facility.core.errors import ConfigError, FacilityError, ServiceUnavailable
 from gateway.broker import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -272,7 +272,7 @@ def test_credentials_in_the_url_never_appear_in_messages() -> None:
 def _facility(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
     clean = {k: v for k, v in os.environ.items() if not k.startswith(("FACILITY_", "GRAFANA_"))}
     return subprocess.run(
-        [sys.executable, "-m", "facility.cli", *args],
+        [sys.executable, "-m", "facility.app.cli", *args],
         capture_output=True,
         text=True,
         timeout=120,

@@ -10,14 +10,18 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from facility.demo_seed import seed_demo_data
+from facility.app.demo_seed import seed_demo_data
 from gateway.stores.sql import SqlReadingStore, make_engine
-from maintenance.db import connect, upgrade
-from maintenance.models import Asset, AssetLevel, Base, ChecklistTemplate
-from maintenance.models_partners import Certificate, QualificationStatus, Supplier
-from maintenance.models_service import PmPlan, PmTriggerKind, StockMovement
-from maintenance.services import inventory, pm
-from maintenance.services.assets import ensure_asset, ensure_site, link_device
+from maintenance.assets.models import Asset, AssetLevel
+from maintenance.assets.register import ensure_asset, ensure_site, link_device
+from maintenance.inventory import service as inventory
+from maintenance.inventory.models import StockMovement
+from maintenance.pm import service as pm
+from maintenance.pm.models import PmPlan, PmTriggerKind
+from maintenance.shared.base import Base
+from maintenance.shared.db import connect, upgrade
+from maintenance.suppliers.models import Certificate, QualificationStatus, Supplier
+from maintenance.work_orders.models import ChecklistTemplate
 from simulators.scenario import Scenario, load_scenario
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
@@ -32,7 +36,7 @@ def sessions(tmp_path: Path) -> Iterator[sessionmaker[Session]]:
 
 
 def _scenario_assets(sessions: sessionmaker[Session], scenario: Scenario) -> None:
-    """What ``facility.demo.seed`` creates from the scenario before the demo seed runs."""
+    """What ``facility.app.demo.seed`` creates from the scenario before the demo seed runs."""
     with sessions() as s:
         site = ensure_site(s, code=scenario.site, name=f"Demo site {scenario.site}")
         for spec in scenario.devices:

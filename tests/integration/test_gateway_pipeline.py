@@ -8,12 +8,12 @@ from datetime import UTC, datetime
 
 import orjson
 
-from facility._wait import wait_until
-from facility.app import Stack
+from facility.app.stack import Stack
+from facility.core.wait import wait_until
 from gateway.broker import MosquittoBroker
 from gateway.mqtt import Message, MqttConnection, MqttOptions
-from maintenance.models import WorkOrderStatus
-from maintenance.services.work_orders import list_work_orders
+from maintenance.work_orders.models import WorkOrderStatus
+from maintenance.work_orders.service import list_work_orders
 from simulators.runner import Simulator
 from simulators.scenario import load_scenario
 
@@ -92,8 +92,8 @@ def test_gateway_reconnects_after_a_broker_restart_and_stores_later_readings(
 def test_scripted_cooling_failure_opens_exactly_one_work_order(
     make_stack: Callable[..., Stack], mosquitto: MosquittoBroker, database_url: str
 ) -> None:
-    from facility.demo import DEMO_RULES
-    from maintenance.services.assets import ensure_asset, link_device
+    from maintenance.assets.register import ensure_asset, link_device
+    from rules import DEMO_RULES
 
     stack = make_stack(database_url, rules_file=DEMO_RULES)
     scenario = load_scenario("office")

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 
-from facility._wait import wait_until
-from facility.app import Stack
-from facility.settings import Settings
-from facility.types import Presence, Reading
+from facility.app.stack import Stack
+from facility.core.settings import Settings
+from facility.core.types import Presence, Reading
+from facility.core.wait import wait_until
 from gateway.mqtt import MqttConnection
 from gateway.stores.sql import presence_history
 

@@ -10,7 +10,7 @@ from starlette.applications import Starlette
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
-from facility.http_server import bind_listener, start_http_server
+from facility.app.http_server import bind_listener, start_http_server
 
 
 def _app() -> Starlette:

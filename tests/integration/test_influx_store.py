@@ -13,11 +13,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from facility._wait import wait_until
-from facility.app import Stack
-from facility.errors import ConfigError, ServiceUnavailable
-from facility.settings import Settings
-from facility.types import Reading
+from facility.app.stack import Stack
+from facility.core.errors import ConfigError, ServiceUnavailable
+from facility.core.settings import Settings
+from facility.core.types import Reading
+from facility.core.wait import wait_until
 from gateway.broker import free_port
 from gateway.mqtt import MqttConnection
 from gateway.stores.influx import InfluxOptions, InfluxReadingStore, line_protocol

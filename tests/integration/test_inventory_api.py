@@ -9,8 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from maintenance.models import Role
-from maintenance.services import work_orders as orders
+from maintenance.shared.vocabulary import Role
+from maintenance.work_orders import service as orders
 from tests.integration._work_order_server import ApiServer, running_api
 
 ITEM = {

@@ -11,13 +11,15 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from facility.errors import WorkOrderNotFound
-from maintenance.db import connect, upgrade
-from maintenance.models import OutboxMessage, Role, User
-from maintenance.models_service import StockBalance, StockCategory, StockMovement
-from maintenance.services import inventory as stock
-from maintenance.services import work_orders as orders
-from maintenance.services.work_orders import Actor
+from facility.core.errors import WorkOrderNotFound
+from maintenance.inventory import service as stock
+from maintenance.inventory.models import StockBalance, StockCategory, StockMovement
+from maintenance.notifications.models import OutboxMessage
+from maintenance.people.models import User
+from maintenance.shared.actors import Actor
+from maintenance.shared.db import connect, upgrade
+from maintenance.shared.vocabulary import Role
+from maintenance.work_orders import service as orders
 from tests.conftest import reset_postgres_schema
 
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from maintenance.services.login_throttle import LoginThrottle
+from maintenance.people.login_throttle import LoginThrottle
 from tests.integration._work_order_server import PASSWORD, ApiServer, running_api
 
 

@@ -24,9 +24,9 @@ import pytest
 import sqlalchemy as sa
 from prometheus_client import generate_latest
 
-from facility._wait import wait_until
-from facility.settings import Settings
-from facility.types import Reading, ReadingPage
+from facility.core.settings import Settings
+from facility.core.types import Reading, ReadingPage
+from facility.core.wait import wait_until
 from gateway.broker import MosquittoBroker, free_port
 from gateway.ingest import Gateway, GatewayOptions
 from gateway.metrics import QUEUE_FULL, READINGS_DROPPED
@@ -68,7 +68,7 @@ class GatewayProcess:
     def start(self) -> None:
         with self.log.open("ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "facility.cli", "serve"],
+                [sys.executable, "-m", "facility.app.cli", "serve"],
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,

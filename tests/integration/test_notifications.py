@@ -17,23 +17,25 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from facility._wait import wait_until
-from facility.errors import WorkOrderError
+from facility.core.errors import WorkOrderError
+from facility.core.wait import wait_until
 from gateway.broker import free_port
-from maintenance.db import connect, upgrade
-from maintenance.models import Delivery, OutboxMessage, Role
-from maintenance.models_partners import SupplierKind
-from maintenance.models_service import StockCategory
-from maintenance.services import inventory, suppliers
-from maintenance.services import work_orders as service
-from maintenance.services.notifications import (
+from maintenance.inventory import service as inventory
+from maintenance.inventory.models import StockCategory
+from maintenance.notifications.models import Delivery, OutboxMessage
+from maintenance.notifications.service import (
     NotificationWorker,
     NotifyConfig,
     SmtpTarget,
     WebhookTarget,
 )
-from maintenance.services.work_orders import Actor
-from maintenance.services.worker import MaintenanceWorker
+from maintenance.shared.actors import Actor
+from maintenance.shared.db import connect, upgrade
+from maintenance.shared.vocabulary import Role
+from maintenance.suppliers import service as suppliers
+from maintenance.suppliers.models import SupplierKind
+from maintenance.work_orders import service
+from maintenance.worker import MaintenanceWorker
 from tests.integration._work_order_server import HandClock, seed
 
 SECRET = "webhook-secret-0123456789"

@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from maintenance.services.assets import ensure_asset, ensure_site
+from maintenance.assets.register import ensure_asset, ensure_site
 from tests.integration._work_order_server import ApiServer, running_api
 
 PLAN = {

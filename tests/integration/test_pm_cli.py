@@ -12,12 +12,14 @@ from pathlib import Path
 import orjson
 import pytest
 
-from facility.types import Reading
+from facility.core.types import Reading
 from gateway.stores.sql import SqlReadingStore, make_engine
-from maintenance.db import connect, upgrade
-from maintenance.models_service import PmTriggerKind, StockCategory, TimeUnit
-from maintenance.services import inventory, pm
-from maintenance.services.assets import ensure_asset
+from maintenance.assets.register import ensure_asset
+from maintenance.inventory import service as inventory
+from maintenance.inventory.models import StockCategory
+from maintenance.pm import service as pm
+from maintenance.pm.models import PmTriggerKind, TimeUnit
+from maintenance.shared.db import connect, upgrade
 
 FACILITY = str(Path(sys.executable).with_name("facility"))
 T0 = datetime(2026, 1, 1, tzinfo=UTC)

@@ -10,15 +10,15 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-import facility.app
-from facility._wait import wait_until
-from facility.app import Stack, StackOptions
-from facility.settings import Settings
+import facility.app.stack
+from facility.app.stack import Stack, StackOptions
+from facility.core.settings import Settings
+from facility.core.wait import wait_until
 from gateway.broker import MosquittoBroker
-from maintenance.models import WorkOrder, WorkOrderType
-from maintenance.models_service import PmTriggerKind, TimeUnit
-from maintenance.services import pm
-from maintenance.services.assets import ensure_asset
+from maintenance.assets.register import ensure_asset
+from maintenance.pm import service as pm
+from maintenance.pm.models import PmTriggerKind, TimeUnit
+from maintenance.work_orders.models import WorkOrder, WorkOrderType
 
 PASS_S = 0.2
 
@@ -67,18 +67,18 @@ def test_a_due_plan_gets_its_order_from_the_stack_without_pm_run(
     assert _pm_orders(stack) == ["PM: Daily AHU check"]
     # further passes keep running and order nothing twice
     passes = threading.Event()
-    original = facility.app.run_pm_scheduler
+    original = facility.app.stack.run_pm_scheduler
 
     def counted(*args: Any, **kwargs: Any) -> list[pm.GeneratedOrder]:
         made = original(*args, **kwargs)
         passes.set()
         return made
 
-    facility.app.run_pm_scheduler = counted  # type: ignore[assignment]
+    facility.app.stack.run_pm_scheduler = counted  # type: ignore[assignment]
     try:
         wait_until(passes.is_set, timeout_s=20, what="another scheduler pass")
     finally:
-        facility.app.run_pm_scheduler = original
+        facility.app.stack.run_pm_scheduler = original
     assert len(_pm_orders(stack)) == 1
 
 
@@ -86,7 +86,7 @@ def test_a_due_plan_gets_its_order_from_the_stack_without_pm_run(
 def test_a_failing_pass_is_logged_and_the_next_one_still_runs(
     make_stack: Callable[..., Stack], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = facility.app.run_pm_scheduler
+    original = facility.app.stack.run_pm_scheduler
     calls = {"n": 0}
 
     def flaky(*args: Any, **kwargs: Any) -> list[pm.GeneratedOrder]:

@@ -18,26 +18,28 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 from typer.testing import CliRunner
 
-from facility.errors import InvalidTransition
+from facility.core.errors import InvalidTransition
 from gateway.stores.sql import SqlReadingStore, make_engine
-from maintenance.cli import stock_app
-from maintenance.db import connect, upgrade
-from maintenance.models import Role, Site, User, WorkOrder, WorkOrderEvent
-from maintenance.models_partners import Supplier, SupplierKind
-from maintenance.models_service import (
-    PmTriggerKind,
+from maintenance.assets.register import ensure_asset
+from maintenance.inventory import service as stock
+from maintenance.inventory.models import (
     ReservationStatus,
     StockBalance,
     StockCategory,
     StockItem,
     StockMovement,
     StockReservation,
-    TimeUnit,
 )
-from maintenance.services import inventory as stock
-from maintenance.services import pm
-from maintenance.services import work_orders as orders
-from maintenance.services.assets import ensure_asset
+from maintenance.people.models import User
+from maintenance.pm import service as pm
+from maintenance.pm.cli import stock_app
+from maintenance.pm.models import PmTriggerKind, TimeUnit
+from maintenance.shared.db import connect, upgrade
+from maintenance.shared.vocabulary import Role
+from maintenance.sites.models import Site
+from maintenance.suppliers.models import Supplier, SupplierKind
+from maintenance.work_orders import service as orders
+from maintenance.work_orders.models import WorkOrder, WorkOrderEvent
 from tests.conftest import reset_postgres_schema
 from tests.integration._work_order_server import ApiServer, running_api
 

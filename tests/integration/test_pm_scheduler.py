@@ -11,14 +11,16 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from facility.types import Reading
+from facility.core.types import Reading
 from gateway.stores.sql import SqlReadingStore, make_engine
-from maintenance.db import connect, upgrade
-from maintenance.models import Role, Site, WorkOrder, WorkOrderType
-from maintenance.models_service import PmOccurrence, PmTriggerKind, ScheduleMode, TimeUnit
-from maintenance.services import pm
-from maintenance.services import work_orders as orders
-from maintenance.services.assets import ensure_asset
+from maintenance.assets.register import ensure_asset
+from maintenance.pm import service as pm
+from maintenance.pm.models import PmOccurrence, PmTriggerKind, ScheduleMode, TimeUnit
+from maintenance.shared.db import connect, upgrade
+from maintenance.shared.vocabulary import Role
+from maintenance.sites.models import Site
+from maintenance.work_orders import service as orders
+from maintenance.work_orders.models import WorkOrder, WorkOrderType
 from tests.conftest import reset_postgres_schema
 from tests.integration._pm_helpers import World, approved_plan, draft_plan, pm_world, write_series
 

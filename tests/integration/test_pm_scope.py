@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from maintenance.models import AssetLevel, WorkOrder
-from maintenance.models_service import PmTriggerKind, TimeUnit
-from maintenance.services import asset_lifecycle as lifecycle
-from maintenance.services import pm
+from maintenance.assets import lifecycle
+from maintenance.assets.models import AssetLevel
+from maintenance.pm import service as pm
+from maintenance.pm.models import PmTriggerKind, TimeUnit
+from maintenance.work_orders.models import WorkOrder
 from tests.integration._pm_helpers import pm_world
 
 T0 = datetime(2026, 3, 2, 6, 0, tzinfo=UTC)

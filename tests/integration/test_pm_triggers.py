@@ -12,12 +12,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from facility.types import Alert, AlertState, Severity
-from maintenance.models import ChecklistTemplate, WorkOrder, WorkOrderType
-from maintenance.models_service import PmOccurrence, PmTriggerKind, StockBalance, StockCategory
-from maintenance.services import inventory as stock
-from maintenance.services import pm
-from maintenance.services import work_orders as orders
+from facility.core.types import Alert, AlertState, Severity
+from maintenance.inventory import service as stock
+from maintenance.inventory.models import StockBalance, StockCategory
+from maintenance.pm import service as pm
+from maintenance.pm.models import PmOccurrence, PmTriggerKind
+from maintenance.work_orders import service as orders
+from maintenance.work_orders.models import ChecklistTemplate, WorkOrder, WorkOrderType
 from tests.integration._pm_helpers import World, draft_plan, pm_world
 from tests.integration._work_order_server import ApiServer, running_api
 

@@ -19,14 +19,16 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from facility.types import Alert, AlertState, Reading, ReadingStore, Severity
-from maintenance.models import Asset, Priority, Role, WorkOrder
-from maintenance.models_partners import Supplier, SupplierKind, SupplierScore
-from maintenance.schemas import KpiReport
-from maintenance.services import work_orders as service
-from maintenance.services.assets import ensure_asset, ensure_site, link_device
-from maintenance.services.kpis import KpiFilter, compute_kpis
-from maintenance.services.review import month_bounds, monthly_review
+from facility.core.types import Alert, AlertState, Reading, ReadingStore, Severity
+from maintenance.assets.models import Asset
+from maintenance.assets.register import ensure_asset, ensure_site, link_device
+from maintenance.insights.kpis import KpiFilter, compute_kpis
+from maintenance.insights.schemas import KpiReport
+from maintenance.review.service import month_bounds, monthly_review
+from maintenance.shared.vocabulary import Priority, Role
+from maintenance.suppliers.models import Supplier, SupplierKind, SupplierScore
+from maintenance.work_orders import service
+from maintenance.work_orders.models import WorkOrder
 from tests.integration._work_order_server import ApiServer, running_api
 
 BERLIN_OCT_START = datetime(2026, 9, 30, 22, tzinfo=UTC)

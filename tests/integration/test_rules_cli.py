@@ -14,9 +14,9 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from facility.cli import app
-from facility.settings import Settings
-from facility.types import Reading
+from facility.app.cli import app
+from facility.core.settings import Settings
+from facility.core.types import Reading
 from gateway.stores.sql import SqlReadingStore, make_engine
 
 LIBRARY = Path(__file__).resolve().parents[2] / "rules" / "library"
@@ -36,7 +36,7 @@ def facility(
     *args: str, stdin: bytes = b"", env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        [sys.executable, "-c", "from facility.cli import main; main()", *args],
+        [sys.executable, "-c", "from facility.app.cli import main; main()", *args],
         input=stdin,
         capture_output=True,
         timeout=60,

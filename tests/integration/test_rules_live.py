@@ -12,14 +12,14 @@ import orjson
 import pytest
 import sqlalchemy as sa
 
-from facility._wait import wait_until
-from facility.app import Stack, StackOptions
-from facility.settings import Settings
-from facility.types import Alert, AlertState
+from facility.app.stack import Stack, StackOptions
+from facility.core.settings import Settings
+from facility.core.types import Alert, AlertState
+from facility.core.wait import wait_until
 from gateway.broker import MosquittoBroker
 from gateway.mqtt import MqttConnection
-from maintenance.models import WorkOrder
-from maintenance.services.assets import ensure_asset
+from maintenance.assets.register import ensure_asset
+from maintenance.work_orders.models import WorkOrder
 
 from .conftest import publish
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from facility.types import Reading
+from facility.core.types import Reading
 from rules import RuleEngine, RulesWatcher, load_rules
 
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
-from facility.types import Alert, AlertState, Reading
+from facility.core.types import Alert, AlertState, Reading
 from rules import RuleEngine, RuleStateStore, parse_rules
 
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)

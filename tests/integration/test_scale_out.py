@@ -16,13 +16,13 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from facility._wait import wait_until
-from facility.app import Stack, StackOptions
-from facility.settings import Settings
+from facility.app.stack import Stack, StackOptions
+from facility.core.settings import Settings
+from facility.core.wait import wait_until
 from gateway.broker import MosquittoBroker
 from gateway.stores.sql import readings as readings_table
-from maintenance.services.assets import ensure_asset, link_device
-from maintenance.services.work_orders import list_work_orders
+from maintenance.assets.register import ensure_asset, link_device
+from maintenance.work_orders.service import list_work_orders
 from simulators.command import limit_devices
 from simulators.runner import Simulator
 from simulators.scenario import SCENARIO_DIR, Scenario, load_scenario

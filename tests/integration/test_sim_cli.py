@@ -12,13 +12,13 @@ from typing import Any
 import orjson
 import pytest
 
-from facility._wait import wait_until
+from facility.core.wait import wait_until
 from gateway.broker import MosquittoBroker, free_port
 from gateway.mqtt import Message, MqttConnection, MqttOptions
 from simulators.runner import Simulator
 from simulators.scenario import FORMATS, SCENARIO_DIR, load_scenario
 
-FACILITY = [sys.executable, "-m", "facility.cli"]
+FACILITY = [sys.executable, "-m", "facility.app.cli"]
 TIMESTAMPED = {"native", "zigbee2mqtt", "tasmota", "shelly"}
 
 

@@ -14,13 +14,16 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from facility.sla_calendar import WindowCalendar, asset_attributes
-from maintenance.db import connect, upgrade
-from maintenance.models import AssetLevel, Priority, Role, User, WorkOrder
-from maintenance.services import asset_lifecycle as lifecycle
-from maintenance.services import work_orders as service
-from maintenance.services.sla_pauses import EVENT
-from maintenance.services.worker import MaintenanceWorker
+from facility.app.sla_calendar import WindowCalendar, asset_attributes
+from maintenance.assets import lifecycle
+from maintenance.assets.models import AssetLevel
+from maintenance.people.models import User
+from maintenance.shared.db import connect, upgrade
+from maintenance.shared.vocabulary import Priority, Role
+from maintenance.work_orders import service
+from maintenance.work_orders.models import WorkOrder
+from maintenance.work_orders.sla_pauses import EVENT
+from maintenance.worker import MaintenanceWorker
 from rules.schedule import MaintenanceScope, MaintenanceWindow
 
 DAY = datetime(2026, 3, 2, tzinfo=UTC)

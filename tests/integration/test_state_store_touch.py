@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 
-from facility.types import Presence, Reading
+from facility.core.types import Presence, Reading
 from gateway.stores.sql import (
     SqlReadingStore,
     SqlStateStore,

@@ -13,19 +13,19 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from maintenance.db import connect, upgrade
-from maintenance.models import OutboxMessage, Role
-from maintenance.models_partners import (
-    PurchaseOrderStatus,
-    QualificationStatus,
-    SupplierKind,
-    SupplierScore,
-)
-from maintenance.models_service import StockCategory, StockMovement
-from maintenance.services import inventory, labour, purchasing, scorecards
-from maintenance.services import suppliers as directory
-from maintenance.services import work_orders as orders
-from maintenance.services.work_orders import Actor
+from maintenance.insights import scorecards
+from maintenance.inventory import service as inventory
+from maintenance.inventory.models import StockCategory, StockMovement
+from maintenance.notifications.models import OutboxMessage
+from maintenance.purchasing import service as purchasing
+from maintenance.purchasing.models import PurchaseOrderStatus
+from maintenance.shared.actors import Actor
+from maintenance.shared.db import connect, upgrade
+from maintenance.shared.vocabulary import Role
+from maintenance.suppliers import service as directory
+from maintenance.suppliers.models import QualificationStatus, SupplierKind, SupplierScore
+from maintenance.work_orders import labour
+from maintenance.work_orders import service as orders
 
 Q = QualificationStatus
 MANAGER = Actor("manager", Role.MANAGER)

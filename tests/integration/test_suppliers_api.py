@@ -13,9 +13,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from maintenance.models import Role, User
-from maintenance.models_partners import Supplier
-from maintenance.services import work_orders as orders
+from maintenance.people.models import User
+from maintenance.shared.vocabulary import Role
+from maintenance.suppliers.models import Supplier
+from maintenance.work_orders import service as orders
 from tests.integration._work_order_server import ApiServer, running_api
 
 

@@ -23,8 +23,8 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from facility._wait import wait_until
-from facility.errors import ConfigError, ServiceUnavailable
+from facility.core.errors import ConfigError, ServiceUnavailable
+from facility.core.wait import wait_until
 from gateway.broker import AmqttBroker, find_mosquitto, free_port, port_open
 from gateway.ingest import Gateway, GatewayOptions
 from gateway.mqtt import MqttConnection, MqttOptions

@@ -11,13 +11,14 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from facility.types import Alert, AlertState, Reading, Severity
+from facility.core.types import Alert, AlertState, Reading, Severity
 from gateway.stores.sql import SqlReadingStore, make_engine
-from maintenance.db import connect, upgrade
-from maintenance.models import OPEN_STATES, Role, WorkOrder, WorkOrderEvent, WorkOrderStatus
-from maintenance.services import work_orders as service
-from maintenance.services.users import create_user
-from maintenance.services.work_orders import AlertOutcome, alert_evidence, apply_alert
+from maintenance.people.users import create_user
+from maintenance.shared.db import connect, upgrade
+from maintenance.shared.vocabulary import Role
+from maintenance.work_orders import service
+from maintenance.work_orders.models import OPEN_STATES, WorkOrder, WorkOrderEvent, WorkOrderStatus
+from maintenance.work_orders.service import AlertOutcome, alert_evidence, apply_alert
 from tests.integration._work_order_server import running_api
 
 

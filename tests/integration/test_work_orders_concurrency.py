@@ -13,12 +13,13 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from facility.errors import InvalidTransition
-from facility.types import Alert, AlertState, Severity
-from maintenance.db import connect, upgrade
-from maintenance.models import OPEN_STATES, Role, WorkOrder, WorkOrderEvent
-from maintenance.services import work_orders as service
-from maintenance.services.users import create_user
+from facility.core.errors import InvalidTransition
+from facility.core.types import Alert, AlertState, Severity
+from maintenance.people.users import create_user
+from maintenance.shared.db import connect, upgrade
+from maintenance.shared.vocabulary import Role
+from maintenance.work_orders import service
+from maintenance.work_orders.models import OPEN_STATES, WorkOrder, WorkOrderEvent
 from tests.conftest import reset_postgres_schema
 
 ROUNDS = 10

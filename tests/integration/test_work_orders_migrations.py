@@ -6,8 +6,8 @@ from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from maintenance.db import alembic_config, connect, upgrade
-from maintenance.models import Base
+from maintenance.shared.base import Base
+from maintenance.shared.db import alembic_config, connect, upgrade
 
 
 def test_the_schema_round_trips_through_0001_and_matches_the_models(database_url: str) -> None:

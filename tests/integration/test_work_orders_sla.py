@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from maintenance.models import OutboxMessage, Priority, Role
-from maintenance.services import work_orders as service
+from maintenance.notifications.models import OutboxMessage
+from maintenance.shared.vocabulary import Priority, Role
+from maintenance.work_orders import service
 from tests.integration._work_order_server import ApiServer, running_api
 
 

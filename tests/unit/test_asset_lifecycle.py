@@ -9,17 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from maintenance.models import AssetLevel, AssetStatus, Criticality
-from maintenance.services.asset_csv import (
-    COLUMNS,
-    MAX_ROWS,
-    TEXT_LIMITS,
-    Existing,
-    ImportError_,
-    parse_csv,
-    validate_rows,
-)
-from maintenance.services.asset_lifecycle import (
+from maintenance.assets.lifecycle import (
     AGE_CAP,
     CRITICALITY_WEIGHT,
     FAILURE_CAP,
@@ -33,7 +23,17 @@ from maintenance.services.asset_lifecycle import (
     find_cycle,
     replacement_score,
 )
-from maintenance.services.export import neutralise
+from maintenance.assets.models import AssetLevel, AssetStatus, Criticality
+from maintenance.assets.register_csv import (
+    COLUMNS,
+    MAX_ROWS,
+    TEXT_LIMITS,
+    Existing,
+    ImportError_,
+    parse_csv,
+    validate_rows,
+)
+from maintenance.work_orders.export import neutralise
 
 S = AssetStatus
 

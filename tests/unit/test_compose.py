@@ -21,8 +21,8 @@ import pytest
 import typer.main
 import yaml
 
-from facility.cli import app
-from facility.settings import Settings, load_settings
+from facility.app.cli import app
+from facility.core.settings import Settings, load_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE_FILE = ROOT / "docker-compose.yml"

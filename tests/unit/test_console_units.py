@@ -17,7 +17,7 @@ from console._i18n import LOCALE_DIR, catalogue, localizer, negotiate
 from console._links import LinkError, RateLimiter, Revocations, sign_link, verify_link
 from console._qrsheet import Sticker, qr_sheet_pdf
 from console._session import csrf_token
-from maintenance.models import Priority
+from maintenance.shared.vocabulary import Priority
 
 CONSOLE = Path(__file__).resolve().parents[2] / "console"
 SECRET = "unit-secret-0123456789abcdef0123456789"

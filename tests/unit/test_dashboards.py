@@ -20,7 +20,7 @@ from dashboards import (
     iter_targets,
 )
 from dashboards._asset import glob_to_regex
-from facility.errors import ConfigError
+from facility.core.errors import ConfigError
 from rules.loader import parse_rules
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from facility.types import Reading, ReadingPage
+from facility.core.types import Reading, ReadingPage
 from gateway.ingest import Gateway, GatewayOptions
 from gateway.metrics import REJECTED
 from gateway.mqtt import Message, MqttOptions

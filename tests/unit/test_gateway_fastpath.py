@@ -21,9 +21,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from facility._wait import wait_until
-from facility.errors import PayloadRejected
-from facility.types import Reading
+from facility.core.errors import PayloadRejected
+from facility.core.types import Reading
+from facility.core.wait import wait_until
 from gateway.codecs import native
 from gateway.codecs._common import readings_from, validated_reading
 from gateway.ingest import _BatchQueue

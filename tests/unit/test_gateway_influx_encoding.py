@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from facility.types import Reading
+from facility.core.types import Reading
 from gateway.stores.influx import (
     decode_cursor,
     decode_tag,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from facility.types import Presence
+from facility.core.types import Presence
 from gateway.presence import PresenceTracker
 
 T0 = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 
 import pytest
 
-from facility.errors import ConfigError, InvalidTransition
-from facility.settings import load_settings
-from facility.types import Alert, Reading
+from facility.core.errors import ConfigError, InvalidTransition
+from facility.core.settings import load_settings
+from facility.core.types import Alert, Reading
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
 

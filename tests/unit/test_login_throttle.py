@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from facility.errors import ConfigError
-from facility.settings import load_settings
-from maintenance.services.login_throttle import LoginThrottle, parse_limit
+from facility.core.errors import ConfigError
+from facility.core.settings import load_settings
+from maintenance.people.login_throttle import LoginThrottle, parse_limit
 
 
 def test_an_account_is_blocked_on_one_client_after_its_failures_and_says_how_long() -> None:

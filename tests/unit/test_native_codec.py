@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from facility.errors import PayloadRejected
-from facility.types import Presence, Reading
+from facility.core.errors import PayloadRejected
+from facility.core.types import Presence, Reading
 from gateway.codecs import decode
 
 RECEIVED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)

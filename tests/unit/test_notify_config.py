@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from facility.app import notify_config
-from facility.errors import ConfigError
-from facility.settings import load_settings
+from facility.app.stack import notify_config
+from facility.core.errors import ConfigError
+from facility.core.settings import load_settings
 
 
 def test_no_targets_by_default() -> None:

@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from facility.errors import ConfigError
-from maintenance.services.pm import (
+from facility.core.errors import ConfigError
+from maintenance.pm.service import (
     CronExpressionError,
     PlanError,
     cron_occurrences,

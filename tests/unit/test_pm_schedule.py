@@ -7,8 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from maintenance.models_service import TimeUnit
-from maintenance.services.pm import (
+from maintenance.pm.models import TimeUnit
+from maintenance.pm.service import (
     add_interval,
     calendar_due,
     latest_fixed_occurrence,

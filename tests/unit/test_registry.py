@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from facility.errors import ConfigError
-from facility.types import Reading
+from facility.core.errors import ConfigError
+from facility.core.types import Reading
 from gateway.registry import DeviceRegistry, load_registry, parse_registry
 
 TS = datetime(2026, 11, 20, 8, 0, tzinfo=UTC)

@@ -7,13 +7,13 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from facility.errors import ConfigError
-from maintenance.models_review import ActionStatus, ImprovementAction
-from maintenance.report._charts import faults_chart, kpi_chart, orders_chart, survey_chart
-from maintenance.report._render import change, duration, figure
-from maintenance.schemas_review import DayCount, EnergySummary, FaultByAsset, KpiLine
-from maintenance.services.pm import Compliance
-from maintenance.services.review import (
+from facility.core.errors import ConfigError
+from maintenance.pm.service import Compliance
+from maintenance.review.models import ActionStatus, ImprovementAction
+from maintenance.review.report._charts import faults_chart, kpi_chart, orders_chart, survey_chart
+from maintenance.review.report._render import change, duration, figure
+from maintenance.review.schemas import DayCount, EnergySummary, FaultByAsset, KpiLine
+from maintenance.review.service import (
     ReviewError,
     ReviewTargets,
     action_state,
@@ -25,7 +25,7 @@ from maintenance.services.review import (
     previous_month,
     targets_from_mapping,
 )
-from maintenance.services.surveys import (
+from maintenance.review.surveys import (
     MAX_QUESTIONS,
     SurveyError,
     aggregate,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime, timedelta
 
-from facility.types import Alert, Reading
+from facility.core.types import Alert, Reading
 from rules import RuleEngine, parse_rules
 
 START = datetime(2026, 1, 5, 0, 0, tzinfo=UTC)  # Monday 00:00

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from facility.types import Alert, AlertState, Presence, Reading
+from facility.core.types import Alert, AlertState, Presence, Reading
 from rules import RuleEngine, parse_rules, render_message
 
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from facility.types import Reading
+from facility.core.types import Reading
 from rules import RuleEngine, parse_rules
 from rules._kinds import Evaluator
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from facility.types import Alert, AlertState, Presence, Reading
+from facility.core.types import Alert, AlertState, Presence, Reading
 from rules import RuleEngine, check_rules, parse_rules
 
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)  # a Monday

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from facility.types import Alert, Presence, Reading
+from facility.core.types import Alert, Presence, Reading
 from rules import RuleEngine, load_rules
 from rules.replay import replay
 

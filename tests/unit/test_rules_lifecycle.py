@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from facility.types import Alert, AlertState, Reading
+from facility.core.types import Alert, AlertState, Reading
 from rules import MaintenanceWindow, RuleEngine, parse_rules
 
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)  # Monday 08:00 UTC

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from facility.types import Alert, Reading
+from facility.core.types import Alert, Reading
 from rules import RuleEngine, parse_rules
 
 # no per-example deadline: timing is measured in benchmarks/, never asserted in tests

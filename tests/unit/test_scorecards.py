@@ -7,10 +7,10 @@ from decimal import Decimal
 
 import pytest
 
-from maintenance.models import WorkOrderStatus
-from maintenance.models_partners import PurchaseOrderStatus
-from maintenance.services import scorecards as sc
-from maintenance.services.suppliers import SupplierError
+from maintenance.insights import scorecards as sc
+from maintenance.purchasing.models import PurchaseOrderStatus
+from maintenance.suppliers.service import SupplierError
+from maintenance.work_orders.models import WorkOrderStatus
 
 NOW = datetime(2026, 11, 1, tzinfo=UTC)
 DUE = datetime(2026, 10, 10, tzinfo=UTC)

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from facility.types import AlertState
+from facility.core.types import AlertState
 from rules.loader import load_rules
 from rules.model import RuleFile
 from simulators.replay import replay

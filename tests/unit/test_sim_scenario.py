@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from facility.errors import ConfigError
+from facility.core.errors import ConfigError
 from simulators.command import limit_devices
 from simulators.runner import Simulator
 from simulators.scenario import SCENARIO_DIR, Scenario, load_scenario

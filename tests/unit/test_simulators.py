@@ -7,7 +7,7 @@ from itertools import pairwise
 
 import pytest
 
-from facility.errors import ConfigError
+from facility.core.errors import ConfigError
 from gateway.codecs import decode
 from simulators.runner import Simulator
 from simulators.scenario import load_scenario

@@ -7,9 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from facility.errors import ConfigError
-from maintenance.models import Priority
-from maintenance.services.sla import (
+from facility.core.errors import ConfigError
+from maintenance.shared.sla import (
     BusinessHours,
     SlaPolicy,
     SlaTarget,
@@ -18,6 +17,7 @@ from maintenance.services.sla import (
     due_times,
     extend,
 )
+from maintenance.shared.vocabulary import Priority
 
 BERLIN = ZoneInfo("Europe/Berlin")
 OFFICE = BusinessHours(timezone="Europe/Berlin", opens=time(8), closes=time(17))

@@ -8,8 +8,8 @@ from types import ModuleType
 
 import pytest
 
-from facility.errors import PayloadRejected
-from facility.types import Presence, Reading
+from facility.core.errors import PayloadRejected
+from facility.core.types import Presence, Reading
 
 
 @dataclass(frozen=True)

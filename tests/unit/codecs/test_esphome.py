@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from facility.types import Presence, Reading
+from facility.core.types import Presence, Reading
 from gateway.codecs import decode, detect_format, esphome
 from tests.unit.codecs._support import CodecProbe
 

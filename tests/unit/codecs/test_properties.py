@@ -16,8 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from facility.errors import PayloadRejected
-from facility.types import Presence, Reading
+from facility.core.errors import PayloadRejected
+from facility.core.types import Presence, Reading
 from gateway.codecs import CODECS, decode
 from gateway.normalize import convert
 

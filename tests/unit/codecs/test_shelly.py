@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from facility.types import Presence
+from facility.core.types import Presence
 from gateway.codecs import decode, detect_format, shelly
 from tests.unit.codecs._support import CodecProbe
 

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from facility.types import Presence, Reading
+from facility.core.types import Presence, Reading
 from gateway.codecs import decode, detect_format, tasmota
 from tests.unit.codecs._support import CodecProbe
 

@@ -1,0 +1,1 @@
+"""The asset register: equipment and places, devices, life cycle, documents, CSV, repairs."""

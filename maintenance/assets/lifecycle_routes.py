@@ -1,0 +1,434 @@
+"""``/api/v1/assets/...``: the asset register — life cycle, history, figures, documents, CSV.
+
+Who may do what (as the work-order loop): admins and managers create and edit assets, move their
+status, upload documents and import CSV; every signed-in user reads. ``GET /api/v1/assets`` (the
+list) lives in ``routes/assets.py``. Errors: unknown asset 404, role 403, a status move the
+machine forbids or a duplicate code 409, malformed input 422 (CSV: every row error at once),
+document too big 413, document of a type we do not keep 415.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from datetime import date
+from typing import Annotated, Any, TypeVar
+
+import sqlalchemy as sa
+from fastapi import APIRouter, File, Form, HTTPException, Path, Query, Request, UploadFile, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse, Response
+from sqlalchemy.orm import Session
+
+from maintenance.assets import documents as asset_documents
+from maintenance.assets import lifecycle
+from maintenance.assets import register_csv as asset_csv
+from maintenance.assets.models import Asset, AssetDocument, Device, DocumentKind
+from maintenance.assets.schemas import (
+    AssetCreate,
+    AssetDocumentPublic,
+    AssetFiguresPublic,
+    AssetHistoryPublic,
+    AssetLifecyclePublic,
+    AssetStatusChangeCreate,
+    AssetStatusChangePublic,
+    AssetTreeNode,
+    AssetUpdate,
+    ImportErrorPublic,
+    ImportResultPublic,
+    MaintenanceLinePublic,
+    ReplacementCandidatePublic,
+)
+from maintenance.people.deps import (
+    Caller,
+    ContextDep,
+    CurrentUser,
+    SessionDep,
+    parse_time,
+    require_roles,
+)
+from maintenance.shared.vocabulary import Role
+from maintenance.sites.models import Site
+
+__all__ = ["router", "to_public", "to_publics"]
+
+router = APIRouter(tags=["assets"])
+
+T = TypeVar("T")
+#: ``:path`` because codes may hold "/" (rules name a device's own asset after its topic path,
+#: e.g. ``plant/boiler-2``); ``/assets/plant/boiler-2/figures`` then reads as that asset's figures.
+CodePath = Annotated[str, Path(min_length=1, max_length=200)]
+IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
+SiteQuery = Annotated[str | None, Query(min_length=1, max_length=64)]
+Manager = Annotated[Caller, require_roles(Role.ADMIN, Role.MANAGER)]
+_CSV_LIMIT_BYTES = 1024 * 1024  # the API's body limit; the CLI imports bigger files
+
+
+def _call(function: Callable[[], T]) -> T:
+    try:
+        return function()
+    except asset_csv.AssetImportRejected as exc:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            {
+                "message": str(exc),
+                "errors": [ImportErrorPublic.model_validate(e).model_dump() for e in exc.errors],
+            },
+        ) from exc
+    except lifecycle.AssetNotFound as exc:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
+    except (lifecycle.InvalidAssetTransition, lifecycle.AssetConflict) as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    except asset_documents.DocumentRejected as exc:
+        raise HTTPException(exc.status, str(exc)) from exc
+    except lifecycle.AssetError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+
+
+def to_public(session: Session, asset: Asset) -> AssetLifecyclePublic:
+    """The asset with its parent's and site's codes and its devices."""
+    return to_publics(session, [asset])[0]
+
+
+def to_publics(session: Session, assets: Sequence[Asset]) -> list[AssetLifecyclePublic]:
+    """Many assets in three queries (parents, sites, devices), not three per asset."""
+    parent_ids = {a.parent_id for a in assets if a.parent_id is not None}
+    site_ids = {a.site_id for a in assets if a.site_id is not None}
+    parents: dict[int, str] = {
+        row[0]: row[1]
+        for row in session.execute(sa.select(Asset.id, Asset.code).where(Asset.id.in_(parent_ids)))
+    }
+    sites: dict[int, str] = {
+        row[0]: row[1]
+        for row in session.execute(sa.select(Site.id, Site.code).where(Site.id.in_(site_ids)))
+    }
+    devices: dict[int, list[str]] = {}
+    for device_id, asset_id in session.execute(
+        sa.select(Device.id, Device.asset_id).where(Device.asset_id.in_([a.id for a in assets]))
+    ):
+        if asset_id is not None:
+            devices.setdefault(asset_id, []).append(device_id)
+    fields = [c for c in AssetLifecyclePublic.model_fields if c not in ("parent", "site")]
+    return [
+        AssetLifecyclePublic.model_validate(
+            {
+                **{c: getattr(asset, c) for c in fields if c != "devices"},
+                "parent": parents.get(asset.parent_id) if asset.parent_id else None,
+                "site": sites.get(asset.site_id) if asset.site_id else None,
+                "devices": sorted(devices.get(asset.id, [])),
+            }
+        )
+        for asset in assets
+    ]
+
+
+def _asset(session: Session, code: str) -> Asset:
+    return _call(lambda: lifecycle.get_asset(session, code=code))
+
+
+# -- collection-level views (declared before /assets/{code}) --------------------------------------
+@router.get("/assets/tree")
+def get_tree(
+    session: SessionDep,
+    caller: CurrentUser,
+    root: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    site: SiteQuery = None,
+) -> list[AssetTreeNode]:
+    """The site → building → floor → zone → equipment tree (one subtree with ``root``)."""
+    nodes = _call(lambda: lifecycle.asset_tree(session, root=root, site=site))
+    return [AssetTreeNode.model_validate(n) for n in nodes]
+
+
+@router.get("/assets/replacement-plan")
+def get_replacement_plan(
+    session: SessionDep,
+    context: ContextDep,
+    caller: CurrentUser,
+    site: SiteQuery = None,
+    limit: Limit = 50,
+    weight: Annotated[
+        list[Annotated[str, Query(max_length=60)]] | None,
+        Query(
+            max_length=4, description="NAME=POINTS, e.g. age=70 (defaults 35/30/20/15; repeatable)"
+        ),
+    ] = None,
+) -> list[ReplacementCandidatePublic]:
+    """Equipment ranked by the replacement score (formula: docs/assets.md), highest first.
+
+    ``weight=age=70`` weighs a component in points (defaults: age 35, repair 30, failures 20,
+    criticality 15); the four are normalised together to a sum of 1."""
+    overrides: dict[str, float] = {}
+    for item in weight or []:
+        name, sep, number = item.partition("=")
+        try:
+            overrides[name.strip()] = float(number) if sep else math.nan
+        except ValueError:
+            overrides[name.strip()] = math.nan
+    weights = _call(lambda: lifecycle.WEIGHTS.with_overrides(overrides))
+    plan = lifecycle.replacement_plan(
+        session, now=context.clock(), site=site, limit=limit, weights=weights
+    )
+    return [
+        ReplacementCandidatePublic.model_validate(
+            {
+                "rank": c.rank,
+                "code": c.code,
+                "name": c.name,
+                "site": c.site,
+                "criticality": c.criticality,
+                "status": c.status,
+                "score": c.score,
+                "components": c.components,
+                "missing": c.missing,
+                "figures": c.figures,
+            }
+        )
+        for c in plan
+    ]
+
+
+@router.get("/assets/export.csv", response_class=Response)
+def export_csv(session: SessionDep, caller: CurrentUser, site: SiteQuery = None) -> Response:
+    """The register as CSV (the import's columns); cells that look like formulas are defused."""
+    body = "".join(asset_csv.export_assets(session, site=site))
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={
+            "Content-Disposition": 'attachment; filename="assets.csv"',
+            "X-Content-Type-Options": "nosniff",
+        },
+    )
+
+
+@router.post("/assets/import")
+async def import_csv(
+    request: Request, session: SessionDep, context: ContextDep, caller: Manager
+) -> ImportResultPublic:
+    """Upsert assets by code from CSV (``text/csv`` body, or multipart field ``file``).
+
+    All or nothing: any bad row → 422 with ``detail.errors`` = every ``{line, column, reason}``
+    and nothing written.
+    """
+    content_type = request.headers.get("content-type", "")
+    data: bytes
+    if content_type.startswith("multipart/form-data"):
+        form = await request.form(max_files=1, max_fields=5)
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise HTTPException(422, "send the CSV as the multipart field 'file'")
+        data = await upload.read()
+    else:
+        data = await request.body()
+    if not data:
+        raise HTTPException(422, "the request body is empty; send the CSV file")
+    result = await run_in_threadpool(
+        lambda: _call(
+            lambda: asset_csv.import_assets(
+                session,
+                data=data,
+                actor=caller.username,
+                now=context.clock(),
+                max_bytes=_CSV_LIMIT_BYTES,
+            )
+        )
+    )
+    return ImportResultPublic(
+        created=result.created, updated=result.updated, status_changes=result.status_changes
+    )
+
+
+@router.post("/assets", status_code=status.HTTP_201_CREATED)
+def create_asset(
+    body: AssetCreate, session: SessionDep, context: ContextDep, caller: Manager
+) -> AssetLifecyclePublic:
+    """Add an asset to the register (its first status goes into the history)."""
+    spec = lifecycle.AssetSpec(**body.model_dump())
+    asset = _call(
+        lambda: lifecycle.create_asset(
+            session, spec=spec, actor=caller.username, now=context.clock()
+        )
+    )
+    return to_public(session, asset)
+
+
+@router.post("/assets/{code:path}/status", status_code=status.HTTP_201_CREATED)
+def change_status(
+    code: CodePath,
+    body: AssetStatusChangeCreate,
+    session: SessionDep,
+    context: ContextDep,
+    caller: Manager,
+) -> AssetStatusChangePublic:
+    """Move the asset along its status machine (decommissioned is final); 409 if not allowed."""
+    change = _call(
+        lambda: lifecycle.change_status(
+            session,
+            code=code,
+            to=body.to,
+            actor=caller.username,
+            reason=body.reason,
+            now=context.clock(),
+            work_order_id=body.work_order_id,
+        )
+    )
+    return AssetStatusChangePublic.model_validate(change)
+
+
+@router.get("/assets/{code:path}/history")
+def get_history(
+    code: CodePath,
+    session: SessionDep,
+    context: ContextDep,
+    caller: CurrentUser,
+    limit: Limit = 100,
+    offset: Offset = 0,
+) -> AssetHistoryPublic:
+    """Status changes (oldest first) and the work orders with their labour and parts cost."""
+    asset = _asset(session, code)
+    lines, total = lifecycle.maintenance_history(
+        session, asset_id=asset.id, now=context.clock(), limit=limit, offset=offset
+    )
+    return AssetHistoryPublic(
+        code=asset.code,
+        status_changes=[
+            AssetStatusChangePublic.model_validate(c)
+            for c in lifecycle.status_history(session, asset_id=asset.id)
+        ],
+        orders=[
+            MaintenanceLinePublic.model_validate(
+                {**{k: getattr(line, k) for k in MaintenanceLinePublic.model_fields}}
+            )
+            for line in lines
+        ],
+        orders_total=total,
+        limit=limit,
+        offset=offset,
+    )
+
+
+@router.get("/assets/{code:path}/figures")
+def get_figures(
+    code: CodePath,
+    session: SessionDep,
+    context: ContextDep,
+    caller: CurrentUser,
+    availability_from: Annotated[str | None, Query(max_length=40)] = None,
+) -> AssetFiguresPublic:
+    """Age, TCO, repair cost, availability, MTBF/MTTR (definitions: docs/assets.md)."""
+    asset = _asset(session, code)
+    start = parse_time(availability_from, "availability_from")
+    return _call(
+        lambda: lifecycle.asset_figures(
+            session, asset_id=asset.id, now=context.clock(), window_start=start
+        )
+    )
+
+
+# -- documents ------------------------------------------------------------------------------------
+@router.post("/assets/{code:path}/documents", status_code=status.HTTP_201_CREATED)
+def upload_document(
+    code: CodePath,
+    session: SessionDep,
+    context: ContextDep,
+    caller: Manager,
+    file: Annotated[UploadFile, File(description="PDF, JPEG, PNG, WebP or UTF-8 text")],
+    kind: Annotated[DocumentKind, Form()] = DocumentKind.OTHER,
+    title: Annotated[str, Form(max_length=200)] = "",
+    valid_until: Annotated[date | None, Form()] = None,
+    filename: Annotated[str | None, Form(max_length=200)] = None,
+) -> AssetDocumentPublic:
+    """Keep a manual, certificate or drawing with the asset (type checked from the content)."""
+    root = context.attachments_dir
+    if root is None:
+        raise HTTPException(503, "document storage is not configured on this server")
+    asset = _asset(session, code)
+    content = file.file.read(asset_documents.MAX_DOCUMENT_BYTES + 1)
+    name = filename or file.filename or "document"
+    document = _call(
+        lambda: asset_documents.store_document(
+            session,
+            root=root,
+            asset=asset,
+            kind=kind,
+            filename=name,
+            content=content,
+            uploaded_by=caller.username,
+            now=context.clock(),
+            title=title,
+            valid_until=valid_until,
+        )
+    )
+    session.commit()
+    return AssetDocumentPublic.model_validate(document)
+
+
+@router.get("/assets/{code:path}/documents")
+def list_documents(
+    code: CodePath, session: SessionDep, caller: CurrentUser
+) -> list[AssetDocumentPublic]:
+    asset = _asset(session, code)
+    return [
+        AssetDocumentPublic.model_validate(d)
+        for d in asset_documents.list_documents(session, asset_id=asset.id)
+    ]
+
+
+@router.get("/assets/{code:path}/documents/{document_id}", response_class=FileResponse)
+def download_document(
+    code: CodePath,
+    document_id: IdPath,
+    session: SessionDep,
+    context: ContextDep,
+    caller: CurrentUser,
+) -> FileResponse:
+    """The document's bytes as a download, with its sniffed content type."""
+    root = context.attachments_dir
+    if root is None:
+        raise HTTPException(503, "document storage is not configured on this server")
+    asset = _asset(session, code)
+    document = session.get(AssetDocument, document_id)
+    if document is None or document.asset_id != asset.id:
+        raise HTTPException(404, f"asset {code[:60]!r} has no document {document_id}")
+    path = _call(lambda: asset_documents.document_path(root, document))
+    if not path.is_file():
+        raise HTTPException(410, "the document's file is missing on the server")
+    return FileResponse(
+        path,
+        media_type=document.content_type,
+        filename=document.filename,
+        headers={"X-Content-Type-Options": "nosniff"},
+    )
+
+
+# -- one asset ------------------------------------------------------------------------------------
+# Declared last: ``{code:path}`` also matches ".../history", so the sub-resources above go first.
+@router.get("/assets/{code:path}")
+def get_asset(code: CodePath, session: SessionDep, caller: CurrentUser) -> AssetLifecyclePublic:
+    return to_public(session, _asset(session, code))
+
+
+@router.patch("/assets/{code:path}")
+def update_asset(
+    code: CodePath,
+    body: AssetUpdate,
+    session: SessionDep,
+    context: ContextDep,
+    caller: Manager,
+) -> AssetLifecyclePublic:
+    """Change the fields sent (``null`` clears an optional field). Status: POST .../status."""
+    changes: dict[str, Any] = body.model_dump(exclude_unset=True)
+    for required in ("name", "level", "criticality", "asset_type"):
+        if required in changes and changes[required] is None:
+            raise HTTPException(422, f"{required} cannot be cleared")
+    for text in ("location", "category", "manufacturer", "model", "serial_number"):
+        if text in changes and changes[text] is None:
+            changes[text] = ""
+    asset = _call(
+        lambda: lifecycle.update_asset(
+            session, code=code, changes=changes, actor=caller.username, now=context.clock()
+        )
+    )
+    return to_public(session, asset)

@@ -1,0 +1,1 @@
+"""The read side above the domains: KPIs, supplier scorecards."""

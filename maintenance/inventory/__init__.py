@@ -1,0 +1,1 @@
+"""Spare parts and supplies: the stock ledger, reservations, parts issued to orders."""

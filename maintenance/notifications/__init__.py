@@ -1,0 +1,1 @@
+"""Notifications through a transactional outbox: webhooks and e-mail."""

@@ -1,0 +1,133 @@
+"""Users, password hashing (argon2 via pwdlib) and API tokens (JWT via PyJWT)."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import sqlalchemy as sa
+from pwdlib import PasswordHash
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from facility.core.errors import FacilityError
+from facility.core.settings import Settings
+from maintenance.people.models import User
+from maintenance.shared.vocabulary import Role
+
+__all__ = [
+    "AuthError",
+    "authenticate",
+    "create_user",
+    "ensure_secret_key",
+    "issue_token",
+    "read_token",
+]
+
+_HASHER = PasswordHash.recommended()
+_USERNAME_RE = re.compile(r"^[A-Za-z0-9_.@-]{1,64}$")
+_EMAIL_RE = re.compile(r"^[^@\s]{1,64}@[A-Za-z0-9.-]{1,189}\.[A-Za-z]{2,}$")
+MIN_PASSWORD = 8
+MAX_PASSWORD = 256
+ALGORITHM = "HS256"
+
+
+class AuthError(FacilityError):
+    """Bad credentials or token; the API answers 401."""
+
+
+def create_user(
+    session: Session,
+    *,
+    username: str,
+    password: str,
+    role: Role,
+    team: str | None = None,
+    skills: Sequence[str] = (),
+    email: str | None = None,
+) -> User:
+    """Add a user; ``team`` and ``skills`` (asset types) feed auto-dispatch, ``email`` alerts."""
+    if not _USERNAME_RE.match(username):
+        raise FacilityError(f"user name {username[:70]!r} must be 1-64 of A-Z a-z 0-9 _ . @ -")
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise FacilityError(f"password must be {MIN_PASSWORD}-{MAX_PASSWORD} characters")
+    if team is not None and not _USERNAME_RE.match(team):
+        raise FacilityError(f"team {team[:70]!r} must be 1-64 of A-Z a-z 0-9 _ . @ -")
+    if email is not None and not _EMAIL_RE.match(email):
+        raise FacilityError(f"email {email[:80]!r} is not an address like name@example.org")
+    bad = [s for s in skills if not _USERNAME_RE.match(s)]
+    if bad:
+        raise FacilityError(f"skill {bad[0][:70]!r} must be an asset type like ahu or chiller")
+    user = User(
+        username=username,
+        password_hash=_HASHER.hash(password),
+        role=role,
+        team=team,
+        skills=sorted(set(skills)),
+        email=email,
+    )
+    try:
+        with session.begin_nested():
+            session.add(user)
+    except IntegrityError as exc:
+        raise FacilityError(f"user {username!r} already exists") from exc
+    session.commit()
+    return user
+
+
+def set_password(session: Session, *, username: str, password: str) -> None:
+    user = session.scalar(sa.select(User).where(User.username == username))
+    if user is None:
+        raise FacilityError(f"no user {username!r}")
+    user.password_hash = _HASHER.hash(password)
+    session.commit()
+
+
+def authenticate(session: Session, *, username: str, password: str) -> User:
+    user = session.scalar(sa.select(User).where(User.username == username))
+    if user is None or not user.active or len(password) > MAX_PASSWORD:
+        _HASHER.hash("timing-equaliser")  # same cost whether or not the user exists
+        raise AuthError("wrong user name or password")
+    if not _HASHER.verify(password, user.password_hash):
+        raise AuthError("wrong user name or password")
+    return user
+
+
+def issue_token(user: User, *, secret: str, ttl_s: int) -> str:
+    now = datetime.now(UTC)
+    claims = {
+        "sub": user.username,
+        "role": user.role.value,
+        "iat": now,
+        "exp": now + timedelta(seconds=ttl_s),
+    }
+    return jwt.encode(claims, secret, algorithm=ALGORITHM)
+
+
+def read_token(token: str, *, secret: str) -> tuple[str, Role]:
+    try:
+        claims = jwt.decode(
+            token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
+        )
+        return str(claims["sub"]), Role(claims["role"])
+    except (jwt.PyJWTError, KeyError, ValueError) as exc:
+        raise AuthError("token is invalid or expired; get a new one at /api/v1/auth/token") from exc
+
+
+def ensure_secret_key(settings: Settings) -> str:
+    """The token-signing key: from settings, else generated once into the data dir (0600)."""
+    if settings.secret_key is not None:
+        return settings.secret_key.get_secret_value()
+    path = settings.data_dir / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(key)
+    return key

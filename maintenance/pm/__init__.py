@@ -1,0 +1,1 @@
+"""Preventive maintenance: plans, triggers (calendar, run hours, condition), the scheduler."""

@@ -1,0 +1,1 @@
+"""Purchase orders: the bridge between suppliers and stock."""

@@ -1,0 +1,1 @@
+"""The monthly service review (plan-do-check-act): figures, improvement actions, surveys."""

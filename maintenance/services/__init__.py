@@ -1,1 +1,0 @@
-"""Service functions of the maintenance domain; keyword-only, one session per call."""

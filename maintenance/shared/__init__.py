@@ -1,0 +1,1 @@
+"""What every maintenance domain stands on: ORM and schema bases, the database, hooks, roles."""

@@ -1,0 +1,1 @@
+"""Sites: the places the organisation looks after, each with its own time zone."""

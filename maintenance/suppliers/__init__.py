@@ -1,0 +1,1 @@
+"""Suppliers and contractors: qualification, certificates, contracts, reviews."""
