@@ -47,8 +47,8 @@ from console._routes import (
 from console._routes import _text as _field
 from console._session import ConsoleUser, CsrfError
 from maintenance.assets import lifecycle
-from maintenance.assets.lifecycle import WEIGHTS
 from maintenance.assets.models import Asset, AssetStatus, Criticality
+from maintenance.insights.asset_figures import WEIGHTS
 from maintenance.inventory import service as inventory
 from maintenance.inventory.schemas import AdjustmentCreate, ReceiptCreate
 from maintenance.pm import service as pm

@@ -33,6 +33,7 @@ from maintenance.assets.models import (
     Criticality,
     DocumentKind,
 )
+from maintenance.insights import asset_figures
 from maintenance.insights import scorecards as scores
 from maintenance.inventory import service as inventory
 from maintenance.inventory.models import StockCategory, Storeroom
@@ -263,16 +264,16 @@ class SiteTree:
 
 def _figures_by_code(
     session: Session, assets: list[Asset], now: datetime
-) -> dict[str, asset_lifecycle.AssetFigures]:
+) -> dict[str, asset_figures.AssetFigures]:
     """Every asset's figures: ranked equipment in one batch (the replacement plan computes them
     all at once), the rest one by one when they have a date to age from."""
     figures = {
         candidate.code: candidate.figures
-        for candidate in asset_lifecycle.replacement_plan(session, now=now, limit=len(assets) + 1)
+        for candidate in asset_figures.replacement_plan(session, now=now, limit=len(assets) + 1)
     }
     for asset in assets:
         if asset.code not in figures and (asset.commissioned_on or asset.installed_on):
-            figures[asset.code] = asset_lifecycle.asset_figures(session, asset_id=asset.id, now=now)
+            figures[asset.code] = asset_figures.asset_figures(session, asset_id=asset.id, now=now)
     return figures
 
 
@@ -357,10 +358,10 @@ class AssetFacts:
 @dataclass(frozen=True, slots=True)
 class LifecyclePanel:
     facts: AssetFacts
-    figures: asset_lifecycle.AssetFigures
+    figures: asset_figures.AssetFigures
     history: list[AssetStatusChange]
     documents: list[AssetDocument]
-    orders: list[asset_lifecycle.OrderCost]
+    orders: list[asset_figures.OrderCost]
     order_total: int
 
 
@@ -385,12 +386,12 @@ def lifecycle_panel(
         status=asset.status,
         status_since=asset.status_since,
     )
-    orders, total = asset_lifecycle.maintenance_history(
+    orders, total = asset_figures.maintenance_history(
         session, asset_id=asset_id, now=now, limit=orders_limit
     )
     return LifecyclePanel(
         facts=facts,
-        figures=asset_lifecycle.asset_figures(session, asset_id=asset_id, now=now),
+        figures=asset_figures.asset_figures(session, asset_id=asset_id, now=now),
         history=asset_lifecycle.status_history(session, asset_id=asset_id),
         documents=asset_documents.list_documents(session, asset_id=asset_id),
         orders=orders,
@@ -423,12 +424,12 @@ def document_file(
 @dataclass(frozen=True, slots=True)
 class ReplacementRow:
     asset_id: int | None
-    candidate: asset_lifecycle.ReplacementCandidate
+    candidate: asset_figures.ReplacementCandidate
 
 
 def replacement_view(session: Session, *, now: datetime, limit: int) -> list[ReplacementRow]:
     """The ranked replacement plan, each line with the asset's id for its link."""
-    plan = asset_lifecycle.replacement_plan(session, now=now, limit=limit)
+    plan = asset_figures.replacement_plan(session, now=now, limit=limit)
     ids: dict[str, int] = {
         code: asset_id
         for code, asset_id in session.execute(

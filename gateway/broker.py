@@ -192,7 +192,7 @@ class AmqttBroker(EmbeddedBroker):
         self._loop.run_forever()
 
     async def _start(self) -> None:
-        from amqtt.broker import Broker
+        from amqtt.broker import Broker  # noqa: PLC0415  (lazy: only the embedded fallback)
 
         config = {
             "listeners": {"default": {"type": "tcp", "bind": f"{self.host}:{self.port}"}},

@@ -186,7 +186,7 @@ def _parse_number(metric: str, raw: Any) -> float:
 
 @lru_cache(maxsize=1)
 def _registry() -> Any:
-    import pint
+    import pint  # noqa: PLC0415  (lazy: pint costs ~0.3 s of start-up, used on odd units)
 
     return pint.UnitRegistry(autoconvert_offset_to_baseunit=True)
 

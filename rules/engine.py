@@ -38,6 +38,7 @@ from rules._kinds import (
 from rules.lifecycle import Lifecycle, render_message
 from rules.model import RuleFile, fingerprint, is_glob
 from rules.schedule import MaintenanceWindow
+from rules.state import StateRow
 
 if TYPE_CHECKING:
     from rules.state import RuleStateStore, StateRow
@@ -323,7 +324,6 @@ class RuleEngine:
         when ``force`` is set (at shutdown), which keeps a busy gateway's writes bounded. If the
         store fails (``ServiceUnavailable``), the changes stay pending for the next flush.
         """
-        from rules.state import StateRow
 
         lazy = force or time.monotonic() - self._lazy_at >= self.lazy_interval_s
         if self.store is None:

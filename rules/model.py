@@ -37,7 +37,7 @@ from pydantic import (
 from pydantic.json_schema import WithJsonSchema
 
 from facility.core.types import Severity
-from rules.schedule import MaintenanceWindow, Schedule
+from rules.schedule import MaintenanceWindow, Schedule, zone
 
 __all__ = [
     "BaselineRule",
@@ -417,7 +417,6 @@ class BaselineRule(_RuleBase):
     @field_validator("timezone")
     @classmethod
     def _zone(cls, value: str) -> str:
-        from rules.schedule import zone
 
         zone(value)
         return value

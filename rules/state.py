@@ -20,6 +20,7 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection, Engine
 
 from facility.core.errors import ServiceUnavailable
@@ -168,8 +169,6 @@ class RuleStateStore:
         ]
         dialect = conn.dialect.name
         if dialect in ("sqlite", "postgresql"):
-            from sqlalchemy.dialects import postgresql, sqlite
-
             dialect_insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
             stmt = dialect_insert(rule_state)
             stmt = stmt.on_conflict_do_update(

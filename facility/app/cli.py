@@ -23,7 +23,10 @@ from dashboards.cli import app as dashboards_app
 from facility.core.errors import FacilityError
 from facility.core.settings import Settings, load_settings
 from maintenance.assets.cli import register_asset_commands
-from maintenance.pm.cli import pm_app, stock_app
+from maintenance.insights.asset_cli import register_replacement_command
+from maintenance.insights.cli import register_scorecard_commands
+from maintenance.inventory.cli import stock_app
+from maintenance.pm.cli import pm_app
 from maintenance.review.actions_cli import actions_app, surveys_app
 from maintenance.review.cli import report_app
 from maintenance.sites.cli import sites_app
@@ -59,6 +62,8 @@ app.add_typer(sites_app, name="sites")
 app.add_typer(actions_app, name="actions")
 app.add_typer(surveys_app, name="surveys")
 register_asset_commands(assets_app)
+register_replacement_command(assets_app)
+register_scorecard_commands(suppliers_app)
 
 _state: dict[str, Any] = {"debug": False}
 
@@ -455,13 +460,12 @@ def _parse_when(value: str | None, option: str) -> datetime | None:
 
 def _stored_readings(start: datetime | None, end: datetime | None, device: str | None) -> Any:
     """Readings from the configured SQL reading store, page by page, in timestamp order."""
-    from gateway.stores.sql import SqlReadingStore, make_engine
+    from gateway.stores import open_reading_store
 
     if start is not None and end is not None and end <= start:
         raise FacilityError(f"--to {end.isoformat()} must be after --from {start.isoformat()}")
     settings = _settings()
-    url = settings.database_url or settings.sqlite_url("readings.db")
-    store = SqlReadingStore(make_engine(url))
+    store = open_reading_store(settings)
     cursor: str | None = None
     try:
         while True:

@@ -27,6 +27,7 @@ from facility.core.types import Alert, AlertState, Presence, Reading
 from gateway.ingest import Gateway, GatewayOptions
 from gateway.mqtt import MqttOptions
 from gateway.registry import DeviceRegistry, load_registry
+from gateway.stores import open_reading_store
 from gateway.stores.sql import SqlReadingStore, SqlStateStore, make_engine
 from maintenance.assets.models import Asset, Device
 from maintenance.assets.register import ensure_asset, ensure_site, link_device
@@ -133,10 +134,8 @@ class Stack:
         self.registry = (
             load_registry(settings.registry_file) if settings.registry_file else DeviceRegistry()
         )
-        self.readings: SqlReadingStore | InfluxReadingStore = (
-            self._influx_store(settings)
-            if settings.influx_url
-            else SqlReadingStore(self.readings_engine)
+        self.readings: SqlReadingStore | InfluxReadingStore = open_reading_store(
+            settings, engine=self.readings_engine, tags_of=self.registry.tags_of
         )
         self.states = SqlStateStore(
             self.readings_engine, heartbeat_timeout_s=settings.heartbeat_timeout_s
@@ -198,23 +197,6 @@ class Stack:
         self._pm_thread = threading.Thread(target=self._pm_loop, name="pm-scheduler", daemon=True)
 
     # -- wiring -----------------------------------------------------------------------------
-    def _influx_store(self, settings: Settings) -> InfluxReadingStore:
-        from gateway.stores.influx import InfluxOptions, InfluxReadingStore  # ~40 MB: on demand
-
-        assert settings.influx_url is not None
-        return InfluxReadingStore(
-            InfluxOptions(
-                url=settings.influx_url,
-                token=settings.influx_token.get_secret_value() if settings.influx_token else None,
-                org=settings.influx_org,
-                bucket=settings.influx_bucket,
-                query_url=settings.influx_query_url,
-                database=settings.influx_database,
-                batch_size=settings.batch_size,
-                flush_interval_ms=max(1, int(settings.flush_interval_s * 1000)),
-            ),
-            tags_of=self.registry.tags_of,
-        )
 
     def _registry_place(self, code: str) -> dict[str, str] | None:
         """The registry file's place for asset ``code`` (None when the file does not name it)."""

@@ -4,11 +4,60 @@ The InfluxDB store is imported on first use: influxdb-client and its dependencie
 of RSS in every worker that does not use them (measured with bench_memory).
 """
 
-from typing import Any
+from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy.engine import Engine
+
+from facility.core.settings import Settings
 from gateway.stores.sql import SqlReadingStore, SqlStateStore, make_engine
 
-__all__ = ["InfluxOptions", "InfluxReadingStore", "SqlReadingStore", "SqlStateStore", "make_engine"]
+if TYPE_CHECKING:
+    from gateway.stores.influx import InfluxReadingStore, TagsOf
+
+__all__ = [
+    "InfluxOptions",
+    "InfluxReadingStore",
+    "SqlReadingStore",
+    "SqlStateStore",
+    "make_engine",
+    "open_reading_store",
+]
+
+
+def open_reading_store(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    tags_of: TagsOf | None = None,
+) -> SqlReadingStore | InfluxReadingStore:
+    """The reading store the settings name: InfluxDB (or VictoriaMetrics) when
+    ``FACILITY_INFLUX_URL`` is set, else the SQL store (``engine``, or the one
+    ``FACILITY_DATABASE_URL`` / the data dir's ``readings.db`` names).
+
+    The one place every part (``serve``, ``rules replay --from``, the PM and review CLIs) opens
+    the store, so none of them can read another store than the gateway writes. The caller
+    closes it. The InfluxDB client is imported only when used (~40 MB of RSS).
+    """
+    if settings.influx_url:
+        from gateway.stores.influx import InfluxOptions, InfluxReadingStore  # ~40 MB: on demand
+
+        token = settings.influx_token.get_secret_value() if settings.influx_token else None
+        options = InfluxOptions(
+            url=settings.influx_url,
+            token=token,
+            org=settings.influx_org,
+            bucket=settings.influx_bucket,
+            query_url=settings.influx_query_url,
+            database=settings.influx_database,
+            batch_size=settings.batch_size,
+            flush_interval_ms=max(1, int(settings.flush_interval_s * 1000)),
+        )
+        return InfluxReadingStore(options, tags_of=tags_of)
+    if engine is None:
+        engine = make_engine(settings.database_url or settings.sqlite_url("readings.db"))
+    return SqlReadingStore(engine)
 
 
 def __getattr__(name: str) -> Any:

@@ -24,16 +24,21 @@ from maintenance.assets import (
 from maintenance.assets import (
     routes as assets,
 )
+from maintenance.insights import asset_routes as asset_insights
 from maintenance.insights import routes as kpis
+from maintenance.insights import scorecard_routes as scorecards
+from maintenance.inventory import parts_routes as work_order_parts
 from maintenance.inventory import routes as inventory
 from maintenance.people import api_key_routes as api_keys
 from maintenance.people import routes as auth
 from maintenance.people.deps import ApiContext, get_context
 from maintenance.pm import routes as pm
+from maintenance.purchasing import routes as purchasing
 from maintenance.review import routes as reviews
 from maintenance.sites import routes as sites
 from maintenance.suppliers import routes as suppliers
 from maintenance.work_orders import checklist_routes as checklists
+from maintenance.work_orders import contractor_routes as contractors
 from maintenance.work_orders import routes as work_orders
 from maintenance.work_orders.attachments import MAX_ATTACHMENT_BYTES
 
@@ -120,7 +125,12 @@ def create_app(context: ApiContext) -> FastAPI:
 
     api = APIRouter(prefix="/api/v1")
     api.include_router(auth.router)
+    # before work_orders: its /{id}/{action} route would take /{id}/contractor|labour|parts
+    api.include_router(contractors.router)
+    api.include_router(work_order_parts.router)
     api.include_router(work_orders.router)
+    # before the asset routers: their /assets/{code:path} would take .../figures and .../history
+    api.include_router(asset_insights.router)
     api.include_router(assets.router)
     api.include_router(readings.router)
     api.include_router(kpis.router)
@@ -129,7 +139,9 @@ def create_app(context: ApiContext) -> FastAPI:
     api.include_router(pm.router)
     api.include_router(inventory.router)
     api.include_router(asset_lifecycle.router)
+    api.include_router(scorecards.router)  # before suppliers: /suppliers/{code} would take it
     api.include_router(suppliers.router)
+    api.include_router(purchasing.router)
     api.include_router(reviews.router)
     api.include_router(sites.router)
     app.include_router(api)

@@ -1,7 +1,9 @@
-"""``facility assets import|export|replacement``: the asset register from the shell.
+"""``facility assets import|export``: the asset register from the shell.
 
-Data goes to stdout (CSV for ``export`` when no ``--out``, JSON Lines for ``replacement``);
-progress and error tables go to stderr. The database is the configured one, as ``serve`` uses.
+Data goes to stdout (CSV for ``export`` when no ``--out``); progress and error tables go to
+stderr. The database is the configured one, as ``serve`` uses. ``facility assets replacement``
+ranks equipment from its work orders, so it lives on the read side
+(``maintenance/insights/asset_cli.py``).
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from rich.table import Table
 
 from facility.core.errors import FacilityError
 from facility.core.settings import load_settings
-from maintenance.pm.cli import NowOption, _database, _emit, _now, parse_weights
+from maintenance.shared.cli import NowOption, open_database, parse_now
 
 __all__ = ["register_asset_commands"]
 
@@ -42,9 +44,9 @@ def import_command(
     if size > CLI_MAX_BYTES:
         raise FacilityError(f"{file} is {size} bytes; at most {CLI_MAX_BYTES}; split it")
     data = file.read_bytes()
-    at = _now(now)
+    at = parse_now(now)
     with (
-        _database(load_settings()) as session,
+        open_database(load_settings()) as session,
         err.status("checking and importing …") as spinner,
     ):
 
@@ -85,7 +87,7 @@ def export_command(
     """
     from maintenance.assets.register_csv import export_assets
 
-    with _database(load_settings()) as session:
+    with open_database(load_settings()) as session:
         lines = list(export_assets(session, site=site))
     text = "".join(lines)
     if out is None:
@@ -95,54 +97,7 @@ def export_command(
     err.print(f"[green]✓[/] {max(len(lines) - 1, 0)} asset(s) exported")
 
 
-def replacement_command(
-    site: Annotated[str | None, typer.Option(help="Only this site's equipment.")] = None,
-    limit: Annotated[int, typer.Option(min=1, max=10_000, help="How many to list.")] = 50,
-    weight: Annotated[
-        list[str] | None,
-        typer.Option(
-            help="Weigh a component in points, NAME=NUMBER (age, repair, failures, "
-            "criticality; defaults 35, 30, 20, 15; normalised together; repeatable)."
-        ),
-    ] = None,
-    now: NowOption = None,
-) -> None:
-    """List equipment by replacement score (highest first) as JSON Lines.
-
-    Example: facility assets replacement --site HQ --limit 10 --weight age=70
-    """
-    from maintenance.assets.lifecycle import WEIGHTS, replacement_plan
-
-    weights = WEIGHTS.with_overrides(parse_weights(weight or [], "--weight age=70"))
-    at = _now(now)
-    with _database(load_settings()) as session:
-        plan = replacement_plan(session, now=at, site=site, limit=limit, weights=weights)
-    for item in plan:
-        f = item.figures
-        _emit(
-            {
-                "rank": item.rank,
-                "code": item.code,
-                "name": item.name,
-                "site": item.site,
-                "criticality": item.criticality.value,
-                "status": item.status.value,
-                "score": item.score,
-                "components": item.components,
-                "missing": item.missing,
-                "age_years": f.age_years,
-                "life_used_ratio": f.life_used_ratio,
-                "repair_cost_12m": f.repair_cost_12m,
-                "replacement_cost": f.replacement_cost,
-                "failures_12m": f.failures_12m,
-                "tco": f.tco,
-            }
-        )
-    err.print(f"{len(plan)} asset(s) ranked")
-
-
 def register_asset_commands(app: typer.Typer) -> None:
     """Add the asset-register commands to the ``facility assets`` sub-app."""
     app.command("import")(import_command)
     app.command("export")(export_command)
-    app.command("replacement")(replacement_command)

@@ -1,17 +1,17 @@
 """Documents kept with an asset (manuals, certificates, drawings), stored like order photos.
 
-The rules are those of :mod:`maintenance.work_orders.attachments`, whose checks are reused: the
-user's file name is only shown (``check_filename`` refuses paths and odd characters); the bytes
-go to ``<dir>/assets/<asset id>/<random hex>.<ext>`` where the type, and so the extension, is
-sniffed from the content — PDF, the photo types ``sniff_type`` knows, or plain UTF-8 text —
-never taken from the name or the client's Content-Type. Order photos live in ``<dir>/<order
+The rules are those of order photos (:mod:`maintenance.work_orders.attachments`), kept in
+:mod:`maintenance.shared.files` for both: the user's file name is only shown
+(``filename_problem`` refuses paths and odd characters); the bytes go to ``<dir>/assets/<asset
+id>/<random hex>.<ext>`` where the type, and so the extension, is sniffed from the content —
+PDF, the photo types ``sniff_photo_type`` knows, or plain UTF-8 text — never taken from the name
+or the client's Content-Type. Order photos live in ``<dir>/<order
 id>/``, so the ``assets`` folder cannot collide with them.
 """
 
 from __future__ import annotations
 
 import hashlib
-import secrets
 from datetime import date, datetime
 from pathlib import Path
 
@@ -20,11 +20,13 @@ from sqlalchemy.orm import Session
 
 from maintenance.assets.lifecycle import AssetError
 from maintenance.assets.models import Asset, AssetDocument, DocumentKind
-from maintenance.work_orders.attachments import (
-    MAX_ATTACHMENT_BYTES,
-    AttachmentRejected,
-    check_filename,
-    sniff_type,
+from maintenance.shared.files import (
+    MAX_FILE_BYTES,
+    filename_problem,
+    generated_name,
+    path_inside,
+    sniff_photo_type,
+    write_new,
 )
 
 __all__ = [
@@ -38,7 +40,7 @@ __all__ = [
 ]
 
 #: The same ceiling as order photos: the API's upload body limit is sized for it.
-MAX_DOCUMENT_BYTES = MAX_ATTACHMENT_BYTES
+MAX_DOCUMENT_BYTES = MAX_FILE_BYTES
 MAX_DOCUMENTS_PER_ASSET = 50
 _EXTENSIONS = {
     "application/pdf": ".pdf",
@@ -61,10 +63,9 @@ def sniff_document_type(content: bytes) -> str:
     """PDF, JPEG/PNG/WebP, or plain UTF-8 text, judged from the bytes; else DocumentRejected."""
     if content.startswith(b"%PDF-"):
         return "application/pdf"
-    try:
-        return sniff_type(content[:16])
-    except AttachmentRejected:
-        pass
+    photo = sniff_photo_type(content[:16])
+    if photo is not None:
+        return photo
     try:
         text = content.decode("utf-8")
     except UnicodeDecodeError:
@@ -80,9 +81,8 @@ def sniff_document_type(content: bytes) -> str:
 
 def document_path(root: Path, document: AssetDocument) -> Path:
     """Where a document's bytes live; always inside ``root/assets``."""
-    base = (root / "assets").resolve()
-    path = (base / str(document.asset_id) / document.stored_name).resolve()
-    if base not in path.parents:
+    path = path_inside(root / "assets", str(document.asset_id), document.stored_name)
+    if path is None:
         raise DocumentRejected("document path escapes the document directory")
     return path
 
@@ -101,10 +101,9 @@ def store_document(
     valid_until: date | None = None,
 ) -> AssetDocument:
     """Check, write the bytes, add the row; the caller commits."""
-    try:
-        check_filename(filename)
-    except AttachmentRejected as exc:
-        raise DocumentRejected(str(exc).replace("photo.jpg", "manual.pdf")) from None
+    problem = filename_problem(filename, example="manual.pdf")
+    if problem is not None:
+        raise DocumentRejected(problem)
     if len(title) > 200:
         raise DocumentRejected(f"the title is {len(title)} characters; at most 200")
     if len(content) > MAX_DOCUMENT_BYTES:
@@ -126,11 +125,8 @@ def store_document(
             status=409,
         )
     content_type = sniff_document_type(content)
-    stored_name = secrets.token_hex(16) + _EXTENSIONS[content_type]
-    folder = root / "assets" / str(asset.id)
-    folder.mkdir(parents=True, exist_ok=True)
-    with (folder / stored_name).open("xb") as handle:
-        handle.write(content)
+    stored_name = generated_name(_EXTENSIONS[content_type])
+    write_new(root / "assets" / str(asset.id), stored_name, content)
     document = AssetDocument(
         asset_id=asset.id,
         kind=kind,

@@ -1,15 +1,18 @@
-"""``/api/v1/assets/...``: the asset register — life cycle, history, figures, documents, CSV.
+"""``/api/v1/assets/...``: the asset register — life cycle, status, documents, CSV.
 
 Who may do what (as the work-order loop): admins and managers create and edit assets, move their
 status, upload documents and import CSV; every signed-in user reads. ``GET /api/v1/assets`` (the
 list) lives in ``routes/assets.py``. Errors: unknown asset 404, role 403, a status move the
 machine forbids or a duplicate code 409, malformed input 422 (CSV: every row error at once),
 document too big 413, document of a type we do not keep 415.
+
+An asset's figures and history and the replacement plan read work orders, so they live on the
+read side (``maintenance/insights/asset_routes.py``), included before this router so that
+``/assets/{code:path}`` does not shadow them.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Annotated, Any, TypeVar
@@ -27,8 +30,6 @@ from maintenance.assets.models import Asset, AssetDocument, Device, DocumentKind
 from maintenance.assets.schemas import (
     AssetCreate,
     AssetDocumentPublic,
-    AssetFiguresPublic,
-    AssetHistoryPublic,
     AssetLifecyclePublic,
     AssetStatusChangeCreate,
     AssetStatusChangePublic,
@@ -36,15 +37,12 @@ from maintenance.assets.schemas import (
     AssetUpdate,
     ImportErrorPublic,
     ImportResultPublic,
-    MaintenanceLinePublic,
-    ReplacementCandidatePublic,
 )
 from maintenance.people.deps import (
     Caller,
     ContextDep,
     CurrentUser,
     SessionDep,
-    parse_time,
     require_roles,
 )
 from maintenance.shared.vocabulary import Role
@@ -59,8 +57,6 @@ T = TypeVar("T")
 #: e.g. ``plant/boiler-2``); ``/assets/plant/boiler-2/figures`` then reads as that asset's figures.
 CodePath = Annotated[str, Path(min_length=1, max_length=200)]
 IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
 SiteQuery = Annotated[str | None, Query(min_length=1, max_length=64)]
 Manager = Annotated[Caller, require_roles(Role.ADMIN, Role.MANAGER)]
 _CSV_LIMIT_BYTES = 1024 * 1024  # the API's body limit; the CLI imports bigger files
@@ -139,54 +135,6 @@ def get_tree(
     """The site → building → floor → zone → equipment tree (one subtree with ``root``)."""
     nodes = _call(lambda: lifecycle.asset_tree(session, root=root, site=site))
     return [AssetTreeNode.model_validate(n) for n in nodes]
-
-
-@router.get("/assets/replacement-plan")
-def get_replacement_plan(
-    session: SessionDep,
-    context: ContextDep,
-    caller: CurrentUser,
-    site: SiteQuery = None,
-    limit: Limit = 50,
-    weight: Annotated[
-        list[Annotated[str, Query(max_length=60)]] | None,
-        Query(
-            max_length=4, description="NAME=POINTS, e.g. age=70 (defaults 35/30/20/15; repeatable)"
-        ),
-    ] = None,
-) -> list[ReplacementCandidatePublic]:
-    """Equipment ranked by the replacement score (formula: docs/assets.md), highest first.
-
-    ``weight=age=70`` weighs a component in points (defaults: age 35, repair 30, failures 20,
-    criticality 15); the four are normalised together to a sum of 1."""
-    overrides: dict[str, float] = {}
-    for item in weight or []:
-        name, sep, number = item.partition("=")
-        try:
-            overrides[name.strip()] = float(number) if sep else math.nan
-        except ValueError:
-            overrides[name.strip()] = math.nan
-    weights = _call(lambda: lifecycle.WEIGHTS.with_overrides(overrides))
-    plan = lifecycle.replacement_plan(
-        session, now=context.clock(), site=site, limit=limit, weights=weights
-    )
-    return [
-        ReplacementCandidatePublic.model_validate(
-            {
-                "rank": c.rank,
-                "code": c.code,
-                "name": c.name,
-                "site": c.site,
-                "criticality": c.criticality,
-                "status": c.status,
-                "score": c.score,
-                "components": c.components,
-                "missing": c.missing,
-                "figures": c.figures,
-            }
-        )
-        for c in plan
-    ]
 
 
 @router.get("/assets/export.csv", response_class=Response)
@@ -275,56 +223,6 @@ def change_status(
         )
     )
     return AssetStatusChangePublic.model_validate(change)
-
-
-@router.get("/assets/{code:path}/history")
-def get_history(
-    code: CodePath,
-    session: SessionDep,
-    context: ContextDep,
-    caller: CurrentUser,
-    limit: Limit = 100,
-    offset: Offset = 0,
-) -> AssetHistoryPublic:
-    """Status changes (oldest first) and the work orders with their labour and parts cost."""
-    asset = _asset(session, code)
-    lines, total = lifecycle.maintenance_history(
-        session, asset_id=asset.id, now=context.clock(), limit=limit, offset=offset
-    )
-    return AssetHistoryPublic(
-        code=asset.code,
-        status_changes=[
-            AssetStatusChangePublic.model_validate(c)
-            for c in lifecycle.status_history(session, asset_id=asset.id)
-        ],
-        orders=[
-            MaintenanceLinePublic.model_validate(
-                {**{k: getattr(line, k) for k in MaintenanceLinePublic.model_fields}}
-            )
-            for line in lines
-        ],
-        orders_total=total,
-        limit=limit,
-        offset=offset,
-    )
-
-
-@router.get("/assets/{code:path}/figures")
-def get_figures(
-    code: CodePath,
-    session: SessionDep,
-    context: ContextDep,
-    caller: CurrentUser,
-    availability_from: Annotated[str | None, Query(max_length=40)] = None,
-) -> AssetFiguresPublic:
-    """Age, TCO, repair cost, availability, MTBF/MTTR (definitions: docs/assets.md)."""
-    asset = _asset(session, code)
-    start = parse_time(availability_from, "availability_from")
-    return _call(
-        lambda: lifecycle.asset_figures(
-            session, asset_id=asset.id, now=context.clock(), window_start=start
-        )
-    )
 
 
 # -- documents ------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ closed through assets already in the database) are refused.
 
 Cells that look like formulas (``=cmd|' /C calc'!A0``) are stored as the text they are: they are
 only dangerous when a spreadsheet opens an *export*, and the export defuses them with
-:func:`maintenance.work_orders.export.neutralise` (the work-order export's helper). An import
+:func:`maintenance.shared.csv_cells.neutralise` (the work-order export's helper too). An import
 drops that helper's leading apostrophe again, so export → import round-trips exactly.
 """
 
@@ -40,8 +40,8 @@ from maintenance.assets.lifecycle import (
 )
 from maintenance.assets.models import Asset, AssetLevel, AssetStatus, AssetStatusChange, Criticality
 from maintenance.assets.register import ensure_site
+from maintenance.shared.csv_cells import neutralise
 from maintenance.sites.models import Site
-from maintenance.work_orders.export import neutralise
 
 __all__ = [
     "COLUMNS",

@@ -1,4 +1,7 @@
-"""Pydantic schemas of the asset register and device API (life cycle, figures, CSV, readings).
+"""Pydantic schemas of the asset register and device API (life cycle, documents, CSV, readings).
+
+An asset's figures, maintenance history and replacement plan are read-side views:
+:mod:`maintenance.insights.schemas`.
 
 Inputs are strict (``extra="forbid"``, bounded strings matching the code pattern)."""
 
@@ -6,7 +9,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from pydantic import (
     BaseModel,
@@ -14,19 +17,12 @@ from pydantic import (
     StringConstraints,
 )
 
-from maintenance.assets.lifecycle import AssetFigures
 from maintenance.assets.models import AssetLevel, AssetStatus, Criticality, DocumentKind
 from maintenance.shared.base import InputModel, OutputModel
-from maintenance.work_orders.models import WorkOrderStatus, WorkOrderType
-
-if TYPE_CHECKING:
-    from maintenance.work_orders.models import WorkOrderStatus, WorkOrderType
 
 __all__ = [
     "AssetCreate",
     "AssetDocumentPublic",
-    "AssetFiguresPublic",
-    "AssetHistoryPublic",
     "AssetLifecyclePublic",
     "AssetPublic",
     "AssetStatusChangeCreate",
@@ -36,10 +32,8 @@ __all__ = [
     "DevicePublic",
     "ImportErrorPublic",
     "ImportResultPublic",
-    "MaintenanceLinePublic",
     "ReadingPublic",
     "ReadingsPage",
-    "ReplacementCandidatePublic",
 ]
 
 
@@ -179,46 +173,6 @@ class AssetStatusChangePublic(OutputModel):
     actor: str
     reason: str
     work_order_id: int | None
-
-
-class MaintenanceLinePublic(OutputModel):
-    work_order_id: int
-    title: str
-    order_type: WorkOrderType
-    status: WorkOrderStatus
-    created_at: datetime
-    detected_at: datetime | None
-    resolved_at: datetime | None
-    labour_hours: Decimal
-    labour_cost: Decimal
-    parts_cost: Decimal
-    total_cost: Decimal
-
-
-class AssetHistoryPublic(BaseModel):
-    code: str
-    status_changes: list[AssetStatusChangePublic]
-    orders: list[MaintenanceLinePublic]
-    orders_total: int
-    limit: int
-    offset: int
-
-
-#: The figures are served as the service computes them: one definition, no mirror to keep in step.
-AssetFiguresPublic = AssetFigures
-
-
-class ReplacementCandidatePublic(BaseModel):
-    rank: int
-    code: str
-    name: str
-    site: str | None
-    criticality: Criticality
-    status: AssetStatus
-    score: float
-    components: dict[str, float]
-    missing: list[str]
-    figures: AssetFiguresPublic
 
 
 class AssetTreeNode(BaseModel):

@@ -1,9 +1,10 @@
-"""Pydantic schemas of the read side: KPI reports and supplier scorecards."""
+"""Pydantic schemas of the read side: KPI reports, supplier scorecards, asset figures."""
 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from decimal import Decimal
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
@@ -11,12 +12,23 @@ from pydantic import (
     Field,
 )
 
-from maintenance.shared.base import InputModel
+from maintenance.assets.models import AssetStatus, Criticality
+from maintenance.assets.schemas import AssetStatusChangePublic
+from maintenance.insights.asset_figures import AssetFigures
+from maintenance.shared.base import InputModel, OutputModel
+from maintenance.suppliers.schemas import Number
+from maintenance.work_orders.models import WorkOrderStatus, WorkOrderType
 
-if TYPE_CHECKING:
-    from maintenance.suppliers.schemas import Number
-
-__all__ = ["KpiReport", "ScoreRequest", "ScorecardPublic", "ScorecardsPage"]
+__all__ = [
+    "AssetFiguresPublic",
+    "AssetHistoryPublic",
+    "KpiReport",
+    "MaintenanceLinePublic",
+    "ReplacementCandidatePublic",
+    "ScoreRequest",
+    "ScorecardPublic",
+    "ScorecardsPage",
+]
 
 
 class Backlog(BaseModel):
@@ -82,3 +94,43 @@ class ScorecardsPage(BaseModel):
     total: int
     limit: int
     offset: int
+
+
+class MaintenanceLinePublic(OutputModel):
+    work_order_id: int
+    title: str
+    order_type: WorkOrderType
+    status: WorkOrderStatus
+    created_at: datetime
+    detected_at: datetime | None
+    resolved_at: datetime | None
+    labour_hours: Decimal
+    labour_cost: Decimal
+    parts_cost: Decimal
+    total_cost: Decimal
+
+
+class AssetHistoryPublic(BaseModel):
+    code: str
+    status_changes: list[AssetStatusChangePublic]
+    orders: list[MaintenanceLinePublic]
+    orders_total: int
+    limit: int
+    offset: int
+
+
+#: The figures are served as the service computes them: one definition, no mirror to keep in step.
+AssetFiguresPublic = AssetFigures
+
+
+class ReplacementCandidatePublic(BaseModel):
+    rank: int
+    code: str
+    name: str
+    site: str | None
+    criticality: Criticality
+    status: AssetStatus
+    score: float
+    components: dict[str, float]
+    missing: list[str]
+    figures: AssetFiguresPublic

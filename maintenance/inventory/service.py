@@ -41,6 +41,7 @@ from maintenance.notifications.models import OutboxMessage
 from maintenance.shared.actors import Actor
 from maintenance.shared.vocabulary import Role
 from maintenance.suppliers.models import Supplier
+from maintenance.work_orders.events import OrderMoved
 from maintenance.work_orders.models import OPEN_STATES, WorkOrder
 from maintenance.work_orders.service import get_work_order, record_event, team_of
 
@@ -62,6 +63,7 @@ __all__ = [
     "list_movements",
     "list_stock",
     "low_stock",
+    "on_order_moved",
     "receive",
     "reorder_suggestions",
     "reserve_parts",
@@ -1019,3 +1021,10 @@ def reorder_suggestions(session: Session) -> list[ReorderGroup]:
             )
         )
     return result
+
+
+def on_order_moved(event: OrderMoved) -> None:
+    """Hook handler: consume (resolve) or release (cancel) the parts reserved for the order."""
+    settle_reservations(
+        event.session, order=event.order, outcome=event.action, actor=event.actor, now=event.now
+    )

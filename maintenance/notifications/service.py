@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import orjson
@@ -34,7 +34,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from maintenance.notifications.models import Delivery, OutboxMessage
 from maintenance.people.models import Team, User
 from maintenance.shared.vocabulary import Role
-from maintenance.work_orders.models import WorkOrder
+
+if TYPE_CHECKING:  # the order is only read here; work orders enqueue, so they sit above
+    from maintenance.work_orders.models import WorkOrder
 
 __all__ = [
     "CERTIFICATE_EVENTS",

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from maintenance.shared.base import OutputModel
 from maintenance.shared.vocabulary import Role
-
-if TYPE_CHECKING:
-    from maintenance.shared.vocabulary import Role
 
 __all__ = ["ApiKeyCreate", "ApiKeyCreated", "ApiKeyPublic", "Token"]
 

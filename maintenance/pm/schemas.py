@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 from pydantic import (
     BaseModel,
     Field,
 )
 
+from maintenance.inventory.schemas import Code, Id, Number, Qty
 from maintenance.pm.models import PmTriggerKind, ScheduleMode, TimeUnit
 from maintenance.shared.base import InputModel, OutputModel
-
-if TYPE_CHECKING:
-    from maintenance.inventory.schemas import Code, Id, Number, Qty
 
 __all__ = [
     "CompliancePublic",

@@ -67,6 +67,7 @@ from maintenance.assets.models import Asset
 from maintenance.inventory import service as inventory
 from maintenance.pm.models import PmOccurrence, PmPlan, PmTriggerKind, ScheduleMode, TimeUnit
 from maintenance.sites.models import Site
+from maintenance.work_orders.events import OrderOpened
 from maintenance.work_orders.models import (
     ChecklistItem,
     ChecklistTemplate,
@@ -97,6 +98,7 @@ __all__ = [
     "get_plan",
     "list_plans",
     "meter_progress",
+    "on_order_opened_by_rule",
     "run_pm_scheduler",
     "runtime_progress",
     "to_utc",
@@ -1112,3 +1114,8 @@ def compliance(
         else:
             late += 1
     return Compliance(len(rows), on_time, late, still_open)
+
+
+def on_order_opened_by_rule(event: OrderOpened) -> None:
+    """Hook handler: a rule's new order may be a condition plan's (:func:`apply_condition_plan`)."""
+    apply_condition_plan(event.session, order=event.order, now=event.now)

@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 from pydantic import BaseModel, Field
 
 from maintenance.purchasing.models import PurchaseOrderStatus
 from maintenance.shared.base import InputModel
-
-if TYPE_CHECKING:
-    from maintenance.suppliers.schemas import Code, Money, Qty
+from maintenance.suppliers.schemas import Code, Money, Qty
 
 __all__ = [
     "PurchaseOrderCreate",

@@ -33,8 +33,8 @@ from rich.text import Text
 
 from facility.core.errors import FacilityError
 from facility.core.settings import load_settings
-from maintenance.pm.cli import NowOption, _database, _emit, _now, err
 from maintenance.review.models import ActionStatus
+from maintenance.shared.cli import NowOption, emit, err, open_database, parse_now
 from maintenance.sites.models import Site
 
 if TYPE_CHECKING:
@@ -238,8 +238,8 @@ def add_command(
     due_on = _day(due, "--due")
     period = _month(month, "--month") if month is not None else None
     by = _actor(actor)
-    at = _now(now)
-    with _database(load_settings()) as session:
+    at = parse_now(now)
+    with open_database(load_settings()) as session:
         sites = _Sites(session)
         _, zone = sites.of(sites.require(site))
         today = at.astimezone(zone).date()
@@ -255,7 +255,7 @@ def add_command(
             now=at,
         )
         row = _action_row(sites, action, at)
-    _emit(row)
+    emit(row)
     if due_on < today:
         err.print(
             f"[yellow]![/] due {due_on} is already past (today is {today} at {escape(site)}); "
@@ -294,8 +294,8 @@ def list_command(
     period = _month(month, "--month") if month is not None else None
     if overdue and status not in (None, ActionStatus.OPEN):
         raise FacilityError("--overdue lists open actions only; leave out --status")
-    at = _now(now)
-    with _database(load_settings()) as session:
+    at = parse_now(now)
+    with open_database(load_settings()) as session:
         sites = _Sites(session)
         if site is not None:
             sites.require(site)
@@ -313,7 +313,7 @@ def list_command(
             )
             rows = [_action_row(sites, a, at) for a in found]
     for row in rows:
-        _emit(row)
+        emit(row)
     if rows:
         err.print(_actions_table(rows, "Overdue actions" if overdue else "Improvement actions"))
     err.print(f"{len(rows)} of {total} action(s)")
@@ -327,10 +327,10 @@ def show_command(action_id: IdArgument, now: NowOption = None) -> None:
     """
     from maintenance.review.actions import get_action
 
-    at = _now(now)
-    with _database(load_settings()) as session:
+    at = parse_now(now)
+    with open_database(load_settings()) as session:
         row = _action_row(_Sites(session), get_action(session, action_id=action_id), at)
-    _emit(row)
+    emit(row)
 
 
 NoteOption = Annotated[
@@ -343,8 +343,8 @@ def _change(action_id: int, now: str | None, **changes: Any) -> tuple[ActionStat
     """Apply ``changes`` through ``update_action``; the status before, and the action after."""
     from maintenance.review.actions import get_action, update_action
 
-    at = _now(now)
-    with _database(load_settings()) as session:
+    at = parse_now(now)
+    with open_database(load_settings()) as session:
         before = get_action(session, action_id=action_id).status
         action = update_action(session, action_id=action_id, now=at, **changes)
         row = _action_row(_Sites(session), action, at)
@@ -357,7 +357,7 @@ def _close(action_id: int, status: ActionStatus, note: str | None, now: str | No
     if note is not None:
         changes["outcome"] = _checked(note, "--note", multiline=True)
     before, row = _change(action_id, now, **changes)
-    _emit(row)
+    emit(row)
     if before is status:
         err.print(f"action {action_id} was already {status.value}; its state is unchanged")
     else:
@@ -422,7 +422,7 @@ def edit_command(
         raise FacilityError("nothing to change; give --title, --owner, --due, --note or --outcome")
 
     _, row = _change(action_id, now, **changes)
-    _emit(row)
+    emit(row)
     err.print(f"[green]✓[/] action {action_id} changed: {', '.join(sorted(changes))}")
 
 
@@ -573,7 +573,7 @@ def create_command(
         _checked(title, "--title")
     opens_on, closes_on, span = _survey_dates(period, opens, closes)
     by = _actor(actor)
-    at = _now(now)
+    at = parse_now(now)
     raw: list[Any] = _read_questions(questions) if questions is not None else []
     for number, text in enumerate(question or [], start=1):
         _checked(text, f"--question #{number}")
@@ -582,7 +582,7 @@ def create_command(
         raise FacilityError(
             'give at least one --question "…" or --questions FILE; a survey needs a question'
         )
-    with _database(load_settings()) as session:
+    with open_database(load_settings()) as session:
         sites = _Sites(session)
         _, zone = sites.of(sites.require(site))
         survey = create_survey(
@@ -597,7 +597,7 @@ def create_command(
             now=at,
         )
         row = _survey_row(sites, survey)
-    _emit(row)
+    emit(row)
     today = at.astimezone(zone).date()
     if closes_on < today:
         err.print(f"[yellow]![/] it closed on {closes_on} (today is {today}); nobody can answer")
@@ -618,14 +618,14 @@ def surveys_list_command(site: SiteFilter = None, limit: LimitOption = 100) -> N
 
     if site is not None:
         _checked(site, "--site")
-    with _database(load_settings()) as session:
+    with open_database(load_settings()) as session:
         sites = _Sites(session)
         if site is not None:
             sites.require(site)
         found, total = list_surveys(session, site=site, limit=limit)
         rows = [_survey_row(sites, survey) for survey in found]
     for row in rows:
-        _emit(row)
+        emit(row)
     if rows:
         table = Table(title="Surveys")
         for column in ("id", "site", "title", "opens", "closes", "anonymous", "questions"):
@@ -652,9 +652,9 @@ def surveys_show_command(survey_id: IdArgument) -> None:
     """
     from maintenance.review.surveys import get_survey
 
-    with _database(load_settings()) as session:
+    with open_database(load_settings()) as session:
         row = _survey_row(_Sites(session), get_survey(session, survey_id=survey_id))
-    _emit(row)
+    emit(row)
 
 
 def _results_table(results: SurveyResults, texts: int) -> Table:
@@ -693,9 +693,9 @@ def results_command(
     """
     from maintenance.review.surveys import survey_results
 
-    with _database(load_settings()) as session:
+    with open_database(load_settings()) as session:
         results = survey_results(session, survey_id=survey_id)
-    _emit(results.model_dump(mode="json"))
+    emit(results.model_dump(mode="json"))
     err.print(_results_table(results, texts))
     for q in results.questions:
         for answer in q.texts[:texts]:

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from facility.core.errors import FacilityError
 from facility.core.settings import load_settings
-from maintenance.pm.cli import _now
+from maintenance.shared.cli import parse_now
 
 __all__ = ["report_app"]
 
@@ -53,7 +53,6 @@ def monthly(
 
     Example: facility report monthly --site hq --month 2026-10 --out report.html --pdf report.pdf
     """
-    from maintenance.pm.cli import _database, _readings
     from maintenance.review.report import render_html, write_pdf
     from maintenance.review.service import (
         ReviewTargets,
@@ -62,15 +61,16 @@ def monthly(
         parse_month,
         targets_as_json,
     )
+    from maintenance.shared.cli import open_database, open_readings
 
     parse_month(month)  # a bad month fails before any database is opened
     goals = load_targets(targets) if targets is not None else None
-    at = _now(now)
+    at = parse_now(now)
     settings = load_settings()
     with (
         err.status(f"computing the {month} review of {site}…"),
-        _database(settings) as session,
-        _readings(settings) as readings,
+        open_database(settings) as session,
+        open_readings(settings) as readings,
     ):
         review = monthly_review(
             session,

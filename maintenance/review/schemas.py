@@ -4,15 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from maintenance.insights.schemas import KpiReport
 from maintenance.review.models import ActionStatus
-
-if TYPE_CHECKING:
-    from maintenance.insights.schemas import KpiReport
 
 __all__ = [
     "ActionReviewLine",

@@ -14,7 +14,7 @@ from rich.table import Table
 
 from facility.core.errors import FacilityError
 from facility.core.settings import load_settings
-from maintenance.pm.cli import _database, _emit, err
+from maintenance.shared.cli import emit, err, open_database
 from maintenance.sites import service as sites
 
 __all__ = ["sites_app"]
@@ -37,13 +37,13 @@ def list_command() -> None:
 
     Example: facility sites list
     """
-    with _database(load_settings()) as session:
+    with open_database(load_settings()) as session:
         found = sites.list_sites(session)
     table = Table(title="Sites")
     for column in ("code", "name", "timezone", "assets"):
         table.add_column(column, justify="right" if column == "assets" else "left")
     for summary in found:
-        _emit(_row(summary))
+        emit(_row(summary))
         table.add_row(summary.code, summary.name, summary.timezone, str(summary.assets))
     if found:
         err.print(table)
@@ -63,11 +63,11 @@ def add_command(
 
     Example: facility sites add hq --name "Head office" --timezone Europe/Berlin
     """
-    with _database(load_settings()) as session:
+    with open_database(load_settings()) as session:
         site = sites.create_site(session, code=code, name=name, timezone=timezone)
         session.commit()
         summary = sites.summarise(session, site)
-    _emit(_row(summary))
+    emit(_row(summary))
     err.print(f"[green]✓[/] site {summary.code} added ({summary.timezone})")
 
 
@@ -85,9 +85,9 @@ def set_command(
     """
     if name is None and timezone is None:
         raise FacilityError("nothing to change; give --name and/or --timezone")
-    with _database(load_settings()) as session:
+    with open_database(load_settings()) as session:
         site = sites.update_site(session, code=code, name=name, timezone=timezone)
         session.commit()
         summary = sites.summarise(session, site)
-    _emit(_row(summary))
+    emit(_row(summary))
     err.print(f"[green]✓[/] site {summary.code}: {summary.name}, {summary.timezone}")

@@ -1,7 +1,9 @@
 """``facility suppliers``: the supplier and contractor directory from the shell.
 
 Data goes to stdout as JSON Lines; tables and summaries go to stderr, so
-``facility suppliers scorecards --period 2026-10 > ranking.jsonl`` keeps only the data.
+``facility suppliers scorecards --period 2026-10 > ranking.jsonl`` keeps only the data. The
+``scorecards`` command is :mod:`maintenance.insights.cli`, added to this sub-app by
+:func:`maintenance.insights.cli.register_scorecard_commands`.
 """
 
 from __future__ import annotations
@@ -9,10 +11,9 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from facility.core.settings import load_settings
-from maintenance.pm.cli import NowOption, _database, _emit, _now, err, parse_weights
+from maintenance.shared.cli import NowOption, emit, err, open_database, parse_now
 from maintenance.suppliers.models import QualificationStatus, SupplierKind
 
 __all__ = ["suppliers_app"]
@@ -20,52 +21,6 @@ __all__ = ["suppliers_app"]
 suppliers_app = typer.Typer(
     help="Suppliers and contractors: scorecards, expiring certificates.", no_args_is_help=True
 )
-
-
-@suppliers_app.command("scorecards")
-def scorecards_command(
-    period: Annotated[str, typer.Option(help="The month to score, YYYY-MM.")],
-    weight: Annotated[
-        list[str] | None,
-        typer.Option(help="Override a criterion's weight, NAME=NUMBER (repeatable)."),
-    ] = None,
-    threshold: Annotated[
-        float, typer.Option(min=0, max=100, help="Flag companies scoring below this.")
-    ] = 60.0,
-    now: NowOption = None,
-) -> None:
-    """Compute, rank and store every company's scorecard for a month; JSON Lines, best first.
-
-    Example: facility suppliers scorecards --period 2026-10 --weight sla=40
-    """
-    from maintenance.insights.scorecards import compute_scorecards
-
-    weights = parse_weights(weight or [])
-    with _database(load_settings()) as session:
-        cards = compute_scorecards(
-            session, period=period, now=_now(now), weights=weights, threshold=threshold
-        )
-    table = Table(title=f"Scorecards {period}")
-    for column in ("rank", "code", "name", "score", "flagged"):
-        table.add_column(column, justify="right" if column in ("rank", "score") else "left")
-    for card in cards:
-        _emit(
-            {
-                "period": card.period,
-                "rank": card.rank,
-                "supplier": card.code,
-                "name": card.name,
-                "score": card.score,
-                "flagged": card.flagged,
-                "components": card.components,
-            }
-        )
-        table.add_row(
-            str(card.rank), card.code, card.name, f"{card.score:.2f}", "yes" if card.flagged else ""
-        )
-    err.print(table)
-    flagged = sum(1 for c in cards if c.flagged)
-    err.print(f"{len(cards)} compan(ies) scored, {flagged} flagged for review (below {threshold})")
 
 
 @suppliers_app.command("expiring")
@@ -82,8 +37,8 @@ def expiring_command(
     """
     from maintenance.suppliers.service import expiring_certificates, warn_expiring_certificates
 
-    at = _now(now)
-    with _database(load_settings()) as session:
+    at = parse_now(now)
+    with open_database(load_settings()) as session:
         alerts = expiring_certificates(session, within_days=days, now=at)
         warned: set[int] = set()
         if notify:
@@ -91,7 +46,7 @@ def expiring_command(
             warned = {int(m.payload["certificate"]["id"]) for m in messages}
     for alert in alerts:
         cert = alert.certificate
-        _emit(
+        emit(
             {
                 "supplier": alert.supplier_code,
                 "certificate": cert.name,
@@ -120,12 +75,12 @@ def list_command(
     """
     from maintenance.suppliers.service import list_suppliers
 
-    with _database(load_settings()) as session:
+    with open_database(load_settings()) as session:
         rows, total = list_suppliers(
             session, status=status, kind=kind, flagged=True if flagged else None, limit=100_000
         )
     for supplier in rows:
-        _emit(
+        emit(
             {
                 "code": supplier.code,
                 "name": supplier.name,

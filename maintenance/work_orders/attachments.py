@@ -4,19 +4,26 @@ The user's file name is only ever *shown*: it is checked (no path separators, no
 control characters) and kept in the database, while the bytes go to
 ``<dir>/<order id>/<random hex>.<ext>`` where ``ext`` comes from the content itself (magic bytes),
 not from the name or the client's Content-Type. So a hostile name cannot choose where the file
-lands or how it is served back.
+lands or how it is served back. The checks and the size ceiling are
+:mod:`maintenance.shared.files`, which asset documents use too.
 """
 
 from __future__ import annotations
 
 import hashlib
-import re
-import secrets
 from pathlib import Path
 
 from sqlalchemy.orm import Session
 
 from facility.core.errors import WorkOrderError
+from maintenance.shared.files import (
+    MAX_FILE_BYTES,
+    filename_problem,
+    generated_name,
+    path_inside,
+    sniff_photo_type,
+    write_new,
+)
 from maintenance.work_orders.models import Attachment, WorkOrder
 
 __all__ = [
@@ -28,9 +35,8 @@ __all__ = [
     "store_attachment",
 ]
 
-MAX_ATTACHMENT_BYTES = 5 * 1024 * 1024
+MAX_ATTACHMENT_BYTES = MAX_FILE_BYTES
 MAX_ATTACHMENTS_PER_ORDER = 20
-_NAME_RE = re.compile(r"^[\w][\w .()+-]{0,119}$")
 _TYPES = {
     "image/jpeg": ".jpg",
     "image/png": ".png",
@@ -48,28 +54,17 @@ class AttachmentRejected(WorkOrderError):
 
 def check_filename(name: str) -> str:
     """Return ``name`` if it is a plain file name; refuse paths and odd characters."""
-    if not name or len(name) > 120:
-        raise AttachmentRejected("the file name must be 1-120 characters")
-    if "/" in name or "\\" in name or ".." in name or "\x00" in name:
-        raise AttachmentRejected(
-            f"file name {name[:60]!r} looks like a path; send a plain name such as photo.jpg"
-        )
-    if not _NAME_RE.match(name):
-        raise AttachmentRejected(
-            f"file name {name[:60]!r} has characters we do not keep; use letters, digits, "
-            "space and . _ - ( ) +"
-        )
+    problem = filename_problem(name)
+    if problem is not None:
+        raise AttachmentRejected(problem)
     return name
 
 
 def sniff_type(head: bytes) -> str:
     """The content type from the first bytes (JPEG, PNG or WebP), else AttachmentRejected."""
-    if head.startswith(b"\xff\xd8\xff"):
-        return "image/jpeg"
-    if head.startswith(b"\x89PNG\r\n\x1a\n"):
-        return "image/png"
-    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
-        return "image/webp"
+    content_type = sniff_photo_type(head)
+    if content_type is not None:
+        return content_type
     raise AttachmentRejected(
         "only JPEG, PNG or WebP photos are accepted (checked from the content)", status=415
     )
@@ -77,8 +72,8 @@ def sniff_type(head: bytes) -> str:
 
 def attachment_path(root: Path, attachment: Attachment) -> Path:
     """Where an attachment's bytes live; always inside ``root``."""
-    path = (root / str(attachment.work_order_id) / attachment.stored_name).resolve()
-    if root.resolve() not in path.parents:
+    path = path_inside(root, str(attachment.work_order_id), attachment.stored_name)
+    if path is None:
         raise AttachmentRejected("attachment path escapes the attachment directory")
     return path
 
@@ -106,12 +101,8 @@ def store_attachment(
             f"an order keeps at most {MAX_ATTACHMENTS_PER_ORDER} attachments", status=409
         )
     content_type = sniff_type(content[:16])
-    stored_name = secrets.token_hex(16) + _TYPES[content_type]
-    folder = root / str(order.id)
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / stored_name
-    with path.open("xb") as handle:
-        handle.write(content)
+    stored_name = generated_name(_TYPES[content_type])
+    write_new(root / str(order.id), stored_name, content)
     attachment = Attachment(
         filename=filename,
         stored_name=stored_name,

@@ -2,7 +2,8 @@
 
 A cell that starts with ``=``, ``+``, ``-``, ``@``, tab or carriage return is a formula to Excel
 and LibreOffice (CSV injection, OWASP): a requester could type ``=HYPERLINK(...)`` as a title.
-Such cells get a leading apostrophe, which spreadsheets show as text.
+Such cells get a leading apostrophe, which spreadsheets show as text
+(:func:`maintenance.shared.csv_cells.neutralise`, which the asset register's export uses too).
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable, Iterator
-from datetime import datetime
 
+from maintenance.shared.csv_cells import neutralise
 from maintenance.work_orders.models import WorkOrder
 
-__all__ = ["COLUMNS", "neutralise", "rows_as_csv"]
+__all__ = ["COLUMNS", "rows_as_csv"]
 
 COLUMNS = (
     "id",
@@ -40,19 +41,6 @@ COLUMNS = (
     "reopen_count",
     "rating",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value: object) -> str:
-    """The cell's text, with formulas defused."""
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.isoformat()
-    text = str(value)
-    if text.startswith(_FORMULA_START):
-        return "'" + text
-    return text
 
 
 def _row(order: WorkOrder) -> list[str]:

@@ -9,8 +9,8 @@ Who may book on which order:
   crew member without an account), and the entry carries their company.
 
 Labour goes to ``labour_entries``; parts go through the stock ledger
-(:func:`maintenance.inventory.service.issue_to_work_order`). Each booking is also an event in
-the order's audit trail.
+(:func:`maintenance.inventory.parts.issue_parts`, which checks the same rules with
+:func:`_bookable`). Each booking is also an event in the order's audit trail.
 """
 
 from __future__ import annotations
@@ -23,15 +23,13 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from facility.core.errors import WorkOrderError
-from maintenance.inventory import service as inventory
-from maintenance.inventory.models import StockMovement
 from maintenance.people.models import User
 from maintenance.shared.actors import Actor
 from maintenance.shared.vocabulary import Role
 from maintenance.work_orders.models import OPEN_STATES, LabourEntry, WorkOrder
 from maintenance.work_orders.service import get_work_order, record_event, team_of
 
-__all__ = ["LabourSummary", "issue_parts", "list_labour", "record_labour"]
+__all__ = ["LabourSummary", "list_labour", "record_labour"]
 
 _MANAGERS = frozenset({Role.ADMIN, Role.MANAGER})
 _MAX_HOURS = Decimal(24 * 31)
@@ -144,31 +142,3 @@ def list_labour(session: Session, *, work_order_id: int, actor: Actor) -> Labour
     hours = sum((e.hours for e in entries), Decimal(0))
     cost = sum((e.hours * e.hourly_rate for e in entries), Decimal(0))
     return LabourSummary(entries, hours, cost.quantize(Decimal("0.01")))
-
-
-def issue_parts(
-    session: Session,
-    *,
-    work_order_id: int,
-    actor: Actor,
-    sku: str,
-    storeroom: str,
-    quantity: Decimal,
-    now: datetime | None = None,
-) -> StockMovement:
-    """Issue parts from stock to an order, contractors included (the ledger checks that the
-    order is outsourced to the contractor's company, as it checks a technician's assignment)."""
-    try:
-        _bookable(session, work_order_id=work_order_id, actor=actor)
-    except Exception:
-        session.rollback()
-        raise
-    return inventory.issue_to_work_order(
-        session,
-        sku=sku,
-        storeroom=storeroom,
-        quantity=quantity,
-        work_order_id=work_order_id,
-        actor=actor,
-        now=now,
-    )

@@ -26,7 +26,6 @@ from fastapi.responses import FileResponse, StreamingResponse
 from facility.core.errors import InvalidTransition, WorkOrderError, WorkOrderNotFound
 from maintenance.people.deps import Caller, ContextDep, CurrentUser, SessionDep, parse_time
 from maintenance.shared.vocabulary import Priority, Role
-from maintenance.suppliers.routes import work_order_router
 from maintenance.work_orders import service
 from maintenance.work_orders.attachments import (
     MAX_ATTACHMENT_BYTES,
@@ -475,11 +474,9 @@ def download_attachment(
     )
 
 
-# Outsourcing, labour and parts (routes/suppliers.py) go in before the catch-all action route,
-# or ``/{id}/labour`` would be taken for an unknown action.
-router.include_router(work_order_router)
-
-
+# Outsourcing and labour (contractor_routes.py) and parts (maintenance/inventory/parts_routes.py)
+# are registered by maintenance/api/app.py before this router, so the catch-all action route
+# below does not take ``/{id}/labour`` for an unknown action.
 @router.post("/{work_order_id}/{action}")
 def transition(
     work_order_id: IdPath,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
@@ -18,10 +18,8 @@ from pydantic import (
 
 from maintenance.shared.base import InputModel, OutputModel
 from maintenance.shared.vocabulary import Priority
+from maintenance.suppliers.schemas import Code, Money, _json_number
 from maintenance.work_orders.models import WorkOrderSource, WorkOrderStatus, WorkOrderType
-
-if TYPE_CHECKING:
-    from maintenance.suppliers.schemas import Code, Money, _json_number
 
 __all__ = [
     "AttachmentPublic",

@@ -33,13 +33,19 @@ from facility.core.errors import InvalidTransition, WorkOrderError, WorkOrderNot
 from facility.core.types import Alert, AlertState, Reading, ReadingStore, Severity
 from maintenance.assets.models import Asset
 from maintenance.assets.register import ensure_asset
-from maintenance.assets.repairs import follow_work_order
 from maintenance.notifications.service import enqueue
 from maintenance.people.models import User
 from maintenance.shared import sla
 from maintenance.shared.actors import Actor
 from maintenance.shared.vocabulary import Priority, Role
+from maintenance.work_orders.asset_repairs import follow_work_order
 from maintenance.work_orders.dispatch import choose_assignee
+from maintenance.work_orders.events import (
+    OrderMoved,
+    OrderOpened,
+    order_moved,
+    order_opened_by_rule,
+)
 from maintenance.work_orders.models import (
     OPEN_STATES,
     ChecklistItem,
@@ -455,9 +461,8 @@ def apply_alert(
         note=alert.message,
         evidence=data,
     )
-    from maintenance.pm.service import apply_condition_plan  # pm builds on this module
-
-    apply_condition_plan(session, order=order, now=now)  # a condition PM plan's order, if any
+    # a condition PM plan's order, if any (maintenance.pm subscribes)
+    order_opened_by_rule.publish(OrderOpened(session, order, now))
     session.commit()
     WORK_ORDERS_CREATED.labels(source=WorkOrderSource.RULE.value).inc()
     log.info("work order %d opened: %s", order.id, order.title)
@@ -829,10 +834,8 @@ def transition(
         notify.append(("reopened", [f"user:{order.assignee}"] if order.assignee else []))
     elif action == "close":
         order.closed_at = now
-    if action in ("resolve", "cancel"):  # planned parts: consume or release, same transaction
-        from maintenance.inventory.service import settle_reservations  # it imports this module
-
-        settle_reservations(session, order=order, outcome=action, actor=actor, now=now)
+    # planned parts are consumed or released in this transaction (maintenance.inventory subscribes)
+    order_moved.publish(OrderMoved(session, order, action, actor, now))
     if action in ("start", "resolve", "cancel"):  # the asset is under repair while worked on
         follow_work_order(session, order=order, action=action, actor=actor, now=now)
     order.status = spec.target

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from maintenance.assets import lifecycle as lc
 from maintenance.assets import register_csv as asset_csv
 from maintenance.assets.models import Asset, AssetLevel, AssetStatus, AssetStatusChange, Criticality
+from maintenance.insights import asset_figures as af
 from maintenance.insights.kpis import KpiFilter, compute_kpis
 from maintenance.inventory import service as inventory
 from maintenance.inventory.models import StockCategory, StockMovement, StockMovementKind
@@ -284,7 +285,7 @@ def test_costs_age_and_ratios_follow_from_the_seeded_orders_labour_and_parts(
 ) -> None:
     with sessions() as s:
         asset, ids = _seed_history(s)
-        figures = lc.asset_figures(s, asset_id=asset.id, now=NOW)
+        figures = af.asset_figures(s, asset_id=asset.id, now=NOW)
         labour = sum(Decimal(h) * Decimal(r) for _, h, r, _ in LABOUR)
         parts = sum(-Decimal(q) * Decimal(c) for _, q, c, _ in MOVES)
         assert figures.labour_cost == labour
@@ -318,7 +319,7 @@ def test_mtbf_and_mttr_use_the_fleet_definitions_over_the_assets_failures(
 ) -> None:
     with sessions() as s:
         asset, _ = _seed_history(s)
-        figures = lc.asset_figures(s, asset_id=asset.id, now=NOW)
+        figures = af.asset_figures(s, asset_id=asset.id, now=NOW)
         failures = sorted(
             (o for o in ORDERS if o.order_type is WorkOrderType.CORRECTIVE and o.repair_h),
             key=lambda o: o.detected,
@@ -347,16 +348,16 @@ def test_availability_is_the_share_of_time_not_under_repair_on_a_hand_clock(
         for day, to in moves:
             lc.change_status(s, code="PUMP-3", to=to, actor="m", reason="r", now=t0 + day * DAY)
         under = (12 - 10) + (30 - 20)  # days, until NOW = t0 + 30 days
-        figures = lc.asset_figures(s, asset_id=asset.id, now=NOW)
+        figures = af.asset_figures(s, asset_id=asset.id, now=NOW)
         assert figures.availability_from == t0  # clipped to creation
         assert figures.availability == pytest.approx(1 - under / 30, abs=1e-6)
         assert figures.under_repair_s == pytest.approx(under * 86400)
-        later = lc.asset_figures(s, asset_id=asset.id, now=NOW, window_start=t0 + 15 * DAY)
+        later = af.asset_figures(s, asset_id=asset.id, now=NOW, window_start=t0 + 15 * DAY)
         assert later.availability == pytest.approx(1 - 10 / 15, abs=1e-6)
-        earlier = lc.asset_figures(s, asset_id=asset.id, now=t0 + 11 * DAY)
+        earlier = af.asset_figures(s, asset_id=asset.id, now=t0 + 11 * DAY)
         assert earlier.availability == pytest.approx(1 - 1 / 11, abs=1e-6)
         with pytest.raises(lc.AssetError, match="earlier start"):
-            lc.asset_figures(s, asset_id=asset.id, now=NOW, window_start=NOW)
+            af.asset_figures(s, asset_id=asset.id, now=NOW, window_start=NOW)
 
 
 def test_an_asset_without_history_or_data_has_honest_empty_figures(
@@ -364,7 +365,7 @@ def test_an_asset_without_history_or_data_has_honest_empty_figures(
 ) -> None:
     with sessions() as s:
         asset = lc.create_asset(s, spec=_spec("NEW-1"), actor="m", now=NOW - DAY)
-        figures = lc.asset_figures(s, asset_id=asset.id, now=NOW)
+        figures = af.asset_figures(s, asset_id=asset.id, now=NOW)
         assert (figures.age_years, figures.life_used_ratio, figures.mttr_s, figures.mtbf_s) == (
             None,
             None,
@@ -380,7 +381,7 @@ def test_maintenance_history_lists_orders_newest_first_with_their_costs(
 ) -> None:
     with sessions() as s:
         asset, ids = _seed_history(s)
-        lines, total = lc.maintenance_history(s, asset_id=asset.id, now=NOW, limit=2)
+        lines, total = af.maintenance_history(s, asset_id=asset.id, now=NOW, limit=2)
         assert total == len(ORDERS)
         newest = sorted(ORDERS, key=lambda o: o.detected, reverse=True)
         assert [line.title for line in lines] == [o.order for o in newest[:2]]
@@ -416,11 +417,11 @@ def test_the_replacement_plan_ranks_worn_failing_critical_equipment_first(
         )
         lc.change_status(s, code="OLD-9", to=S.DECOMMISSIONED, actor="m", reason="gone", now=NOW)
         lc.create_asset(s, spec=_spec("B1", level=AssetLevel.BUILDING), actor="m", now=NOW)
-        plan = lc.replacement_plan(s, now=NOW)
+        plan = af.replacement_plan(s, now=NOW)
         assert [c.code for c in plan] == ["AHU-7", "FAN-2"]
         assert [c.rank for c in plan] == [1, 2]
         top = plan[0]
-        expected, _ = lc.replacement_score(
+        expected, _ = af.replacement_score(
             life_used_ratio=top.figures.life_used_ratio,
             repair_ratio=top.figures.repair_replacement_ratio,
             failures_12m=top.figures.failures_12m,
@@ -428,8 +429,8 @@ def test_the_replacement_plan_ranks_worn_failing_critical_equipment_first(
         )
         assert top.score == expected
         assert plan[1].missing == []
-        assert lc.replacement_plan(s, now=NOW, limit=1)[0].code == "AHU-7"
-        assert lc.replacement_plan(s, now=NOW, site="NOWHERE") == []
+        assert af.replacement_plan(s, now=NOW, limit=1)[0].code == "AHU-7"
+        assert af.replacement_plan(s, now=NOW, site="NOWHERE") == []
 
 
 # -- CSV ------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from maintenance.assets import lifecycle as asset_lifecycle
 from maintenance.assets.models import Asset, AssetStatus, AssetStatusChange
+from maintenance.insights import asset_figures
 from maintenance.shared.db import connect, upgrade
 from maintenance.shared.vocabulary import Role
 from maintenance.work_orders import service as orders
@@ -109,7 +110,7 @@ def test_starting_a_repair_takes_the_asset_out_of_service_until_the_last_repair_
     with sessions() as session:
         asset = session.scalar(sa.select(Asset).where(Asset.code == "AHU-1"))
         assert asset is not None
-        figures = asset_lifecycle.asset_figures(
+        figures = asset_figures.asset_figures(
             session, asset_id=asset.id, now=clock(), window_start=clock() - timedelta(days=1)
         )
     assert figures.availability == pytest.approx(18 / 24)

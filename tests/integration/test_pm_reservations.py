@@ -22,6 +22,7 @@ from facility.core.errors import InvalidTransition
 from gateway.stores.sql import SqlReadingStore, make_engine
 from maintenance.assets.register import ensure_asset
 from maintenance.inventory import service as stock
+from maintenance.inventory.cli import stock_app
 from maintenance.inventory.models import (
     ReservationStatus,
     StockBalance,
@@ -32,7 +33,6 @@ from maintenance.inventory.models import (
 )
 from maintenance.people.models import User
 from maintenance.pm import service as pm
-from maintenance.pm.cli import stock_app
 from maintenance.pm.models import PmTriggerKind, TimeUnit
 from maintenance.shared.db import connect, upgrade
 from maintenance.shared.vocabulary import Role

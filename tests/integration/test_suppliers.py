@@ -24,7 +24,7 @@ from maintenance.shared.db import connect, upgrade
 from maintenance.shared.vocabulary import Role
 from maintenance.suppliers import service as directory
 from maintenance.suppliers.models import QualificationStatus, SupplierKind, SupplierScore
-from maintenance.work_orders import labour
+from maintenance.work_orders import labour, outsourcing
 from maintenance.work_orders import service as orders
 
 Q = QualificationStatus
@@ -104,7 +104,7 @@ def test_only_qualified_suppliers_receive_purchase_orders_and_outsourced_orders(
     created = purchasing.create_purchase_order(s, **po)  # type: ignore[arg-type]
     assert created.status is PurchaseOrderStatus.OPEN
     with pytest.raises(directory.NotQualified, match="go to both or contractor"):
-        directory.outsource_work_order(
+        outsourcing.outsource_work_order(
             s, work_order_id=order.id, supplier_code="PARTS", actor=MANAGER, now=T0
         )
     directory.change_status(s, code="PARTS", to=Q.SUSPENDED, actor=MANAGER, reason="late")
@@ -295,7 +295,7 @@ def _seed_history(s: Session) -> None:
             order, _ = orders.create_work_order(
                 s, title=f"{code} job {index}", actor="manager", asset_code="AHU-1", now=created
             )
-            directory.outsource_work_order(
+            outsourcing.outsource_work_order(
                 s, work_order_id=order.id, supplier_code=code, actor=MANAGER, now=created
             )
             move(order.id, "start", created + timedelta(hours=1))

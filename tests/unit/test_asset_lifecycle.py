@@ -10,18 +10,12 @@ from decimal import Decimal
 import pytest
 
 from maintenance.assets.lifecycle import (
-    AGE_CAP,
-    CRITICALITY_WEIGHT,
-    FAILURE_CAP,
     TRANSITIONS,
-    WEIGHTS,
     InvalidAssetTransition,
-    ScoreWeights,
     check_code,
     check_level,
     check_transition,
     find_cycle,
-    replacement_score,
 )
 from maintenance.assets.models import AssetLevel, AssetStatus, Criticality
 from maintenance.assets.register_csv import (
@@ -33,7 +27,15 @@ from maintenance.assets.register_csv import (
     parse_csv,
     validate_rows,
 )
-from maintenance.work_orders.export import neutralise
+from maintenance.insights.asset_figures import (
+    AGE_CAP,
+    CRITICALITY_WEIGHT,
+    FAILURE_CAP,
+    WEIGHTS,
+    ScoreWeights,
+    replacement_score,
+)
+from maintenance.shared.csv_cells import neutralise
 
 S = AssetStatus
 

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from maintenance.work_orders.export import neutralise
+from maintenance.shared.csv_cells import neutralise
 
 
 @pytest.mark.parametrize(

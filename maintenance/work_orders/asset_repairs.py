@@ -5,7 +5,9 @@ status follows the work without anyone remembering to flip it. So when a correct
 or request order on a piece of equipment is *started*, the asset goes ``under_repair`` (from
 ``in_service`` or ``standby``), and when the last such order on it is *resolved* or *cancelled*,
 it returns to the status it had before. Each move is an ordinary, attributed entry in the
-asset's status history that names the order.
+asset's status history that names the order. It lives with the work orders, which call it: it is
+their bridge to the register, reading orders and moving assets through
+:func:`maintenance.assets.lifecycle.record_status`.
 
 What it leaves alone, on purpose:
 
