@@ -19,7 +19,10 @@ $(STAMP): pyproject.toml
 		|| { echo "error: Python 3.11 or newer is required (set PYTHON=python3.11)"; exit 1; }
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	# grafana-client's niquests brings urllib3-future, whose wheel overwrites urllib3 itself (and
+	# breaks requests-based tools such as schemathesis); built from source with this variable it
+	# installs beside urllib3 under its own name, as its docs describe.
+	URLLIB3_NO_OVERRIDE=true $(BIN)/python -m pip install --quiet --no-binary urllib3-future -e '.[dev]'
 	@touch $(STAMP)
 
 demo: $(STAMP)

@@ -43,7 +43,8 @@ from console._session import (
     clear_session,
     set_session,
 )
-from facility.core.errors import WorkOrderError, WorkOrderNotFound
+from facility.core.errors import FacilityError, Forbidden, WorkOrderError, WorkOrderNotFound
+from maintenance.api.problems import status_of
 from maintenance.assets.models import Asset
 from maintenance.people.models import User
 from maintenance.people.users import AuthError, authenticate, issue_token
@@ -652,13 +653,13 @@ async def order_page(
 def _change_failed(request: Request, user: ConsoleUser, exc: Exception) -> Response:
     if isinstance(exc, WorkOrderNotFound):
         return _not_found(request, user, N_("There is no such work order."))
-    if isinstance(exc, PermissionError):
+    if isinstance(exc, Forbidden):
         return _forbidden(request, user, N_("Your role may not do this to a work order."))
     return render(
         request,
         "error.html",
         user=user,
-        status_code=409,
+        status_code=status_of(exc) if isinstance(exc, FacilityError) else 409,
         title=N_("The work order could not be changed"),
         message=N_("Not possible now:"),
         detail=str(exc),
@@ -701,7 +702,7 @@ async def act(request: Request, order_id: Annotated[int, Path(ge=1, le=2**31 - 1
 
     try:
         await run_in_threadpool(apply)
-    except (WorkOrderError, PermissionError) as exc:
+    except (WorkOrderError, Forbidden) as exc:
         return _change_failed(request, user, exc)
     return _back_with_notice(back, "moved")
 
@@ -738,7 +739,7 @@ async def rate(request: Request, order_id: Annotated[int, Path(ge=1, le=2**31 - 
 
     try:
         await run_in_threadpool(apply)
-    except (WorkOrderError, PermissionError) as exc:
+    except (WorkOrderError, Forbidden) as exc:
         return _change_failed(request, user, exc)
     return _back_with_notice(f"{PREFIX}/orders/{order_id}", "rated")
 

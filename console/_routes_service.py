@@ -46,6 +46,8 @@ from console._routes import (
 )
 from console._routes import _text as _field
 from console._session import ConsoleUser, CsrfError
+from facility.core.errors import FacilityError
+from maintenance.api.problems import status_of
 from maintenance.assets import lifecycle
 from maintenance.assets.models import Asset, AssetStatus, Criticality
 from maintenance.insights.asset_figures import WEIGHTS
@@ -671,10 +673,8 @@ async def pm_action(request: Request) -> Response:
 
         try:
             await run_in_threadpool(approve)
-        except pm.PlanNotFound as exc:
-            raise _service_refused("approve", exc, {}, status_code=404) from None
-        except pm.PlanError as exc:
-            raise _service_refused("approve", exc, {}, status_code=422) from None
+        except FacilityError as exc:  # the error's kind decides the status, as in the API
+            raise _service_refused("approve", exc, {}, status_code=status_of(exc)) from None
     except ActionRefused as refused:
         return await _pm_response(request, user, problem=refused.problem)
     return _redirect("/pm", "plan-approved")
@@ -776,12 +776,8 @@ async def stock_action(request: Request) -> Response:
 
         try:
             await run_in_threadpool(book)
-        except PermissionError as exc:
-            raise _service_refused(form_name, exc, values, status_code=403) from None
-        except inventory.InsufficientStock as exc:
-            raise _service_refused(form_name, exc, values, status_code=409) from None
-        except inventory.StockError as exc:
-            raise _service_refused(form_name, exc, values, status_code=422) from None
+        except FacilityError as exc:  # the error's kind decides the status, as in the API
+            raise _service_refused(form_name, exc, values, status_code=status_of(exc)) from None
     except ActionRefused as refused:
         return await _stock_response(request, user, problem=refused.problem)
     return _redirect("/stock", "adjusted" if signed else "received")
@@ -818,14 +814,8 @@ async def supplier_action(request: Request) -> Response:
 
         try:
             await run_in_threadpool(move)
-        except PermissionError as exc:
-            raise _service_refused("supplier", exc, values, status_code=403) from None
-        except directory.SupplierNotFound as exc:
-            raise _service_refused("supplier", exc, values, status_code=404) from None
-        except directory.InvalidQualification as exc:
-            raise _service_refused("supplier", exc, values, status_code=409) from None
-        except directory.SupplierError as exc:
-            raise _service_refused("supplier", exc, values, status_code=422) from None
+        except FacilityError as exc:  # the error's kind decides the status, as in the API
+            raise _service_refused("supplier", exc, values, status_code=status_of(exc)) from None
     except ActionRefused as refused:
         return await _suppliers_response(request, user, problem=refused.problem)
     return _redirect("/suppliers", "supplier-moved")
@@ -867,10 +857,10 @@ async def asset_status_action(
 
         try:
             found = await run_in_threadpool(move)
-        except lifecycle.InvalidAssetTransition as exc:
-            raise _service_refused("asset-status", exc, values, status_code=409) from None
-        except lifecycle.AssetError as exc:
-            raise _service_refused("asset-status", exc, values, status_code=422) from None
+        except FacilityError as exc:  # the error's kind decides the status, as in the API
+            raise _service_refused(
+                "asset-status", exc, values, status_code=status_of(exc)
+            ) from None
     except ActionRefused as refused:
         request.state.form_problem = refused.problem
         response = await asset_page(request, asset_id)

@@ -335,7 +335,7 @@ class InfluxReadingStore:
 
         Raises:
             ServiceUnavailable: the server is unreachable or answered with an HTTP error.
-            ValueError: the server rejected the statement (a bug in the caller's input).
+            ServiceUnavailable: also when it answered something that is not InfluxQL's shape.
         """
         params: dict[str, str] = {"db": self._database, "epoch": "ns", "q": statement}
         if self.options.retention_policy:
@@ -361,12 +361,23 @@ class InfluxReadingStore:
                 f"InfluxDB at {self._query_url} answered HTTP {response.status}: "
                 f"{body.get('error') or response.data[:200]!r}"
             )
-        results = body.get("results") or [{}]
-        error = results[0].get("error")
+        try:
+            first = (body.get("results") or [{}])[0]
+            error = first.get("error")
+            series: list[dict[str, Any]] = first.get("series") or []
+        except (AttributeError, IndexError, KeyError, TypeError) as exc:
+            raise self._unexpected(f"a body of another shape ({response.data[:120]!r})") from exc
         if error:
-            raise ValueError(f"InfluxDB refused the query: {error}")
-        series: list[dict[str, Any]] = results[0].get("series") or []
+            raise self._unexpected(f"an error for our query ({str(error)[:200]})")
         return series
+
+    def _unexpected(self, what: str) -> ServiceUnavailable:
+        """The store answered, but not as InfluxQL does: a wrong URL or another engine."""
+        return ServiceUnavailable(
+            f"the reading store at {self._query_url} answered {what}; check that "
+            "FACILITY_INFLUX_QUERY_URL (or FACILITY_INFLUX_URL) points at an InfluxQL endpoint "
+            "(InfluxDB 1.x /query, or 2.x/3.x with the v1 API)"
+        )
 
     def _where(
         self,
@@ -446,20 +457,25 @@ class InfluxReadingStore:
             next_cursor = encode_cursor(last_ns, same)
         return ReadingPage(items=items, total=total, next_cursor=next_cursor)
 
-    @staticmethod
-    def _rows(series: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def _rows(self, series: list[dict[str, Any]]) -> list[dict[str, Any]]:
         rows: list[dict[str, Any]] = []
-        for one in series:
-            columns = one["columns"]
-            tags = one.get("tags") or {}
-            for values in one["values"]:
-                rows.append({**tags, **dict(zip(columns, values, strict=True))})
+        try:
+            for one in series:
+                columns = one["columns"]
+                tags = one.get("tags") or {}
+                for values in one["values"]:
+                    rows.append({**tags, **dict(zip(columns, values, strict=True))})
+        except (AttributeError, KeyError, TypeError, ValueError) as exc:
+            raise self._unexpected(f"series without columns and values ({exc!r})") from exc
         return rows
 
     def _count(self, conditions: list[str]) -> int:
         series = self.influxql('SELECT COUNT("value")' + _FROM + self._clause(conditions))
         rows = self._rows(series)
-        return int(rows[0]["count"]) if rows else 0
+        try:
+            return int(rows[0]["count"]) if rows else 0
+        except (KeyError, TypeError, ValueError) as exc:
+            raise self._unexpected(f"a count without a 'count' column ({rows[0]!r:.120})") from exc
 
     def count(self) -> int:
         return self._count([])

@@ -1,6 +1,7 @@
 """The FastAPI application: API under ``/api/v1``, health, Prometheus metrics.
 
 The console (package ``console``) is mounted on it by the composition root, ``facility.app``.
+Errors of every route answer as RFC 9457 problem details (:mod:`maintenance.api.problems`).
 """
 
 from __future__ import annotations
@@ -8,13 +9,14 @@ from __future__ import annotations
 import logging
 
 from fastapi import APIRouter, FastAPI, HTTPException, Request
-from fastapi.responses import JSONResponse, PlainTextResponse, Response
+from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from facility.core.errors import ServiceUnavailable
+from maintenance.api import problems
 from maintenance.api.nul_guard import NulGuard
+from maintenance.api.problems import problem_response
 from maintenance.assets import (
     lifecycle_routes as asset_lifecycle,
 )
@@ -78,7 +80,7 @@ class BodyLimit:
         declared = dict(scope.get("headers", [])).get(b"content-length")
         if declared is not None:
             if not declared.isdigit():
-                await PlainTextResponse("Content-Length is not a number", 400)(scope, receive, send)
+                await problem_response(400, "Content-Length is not a number")(scope, receive, send)
                 return
             if int(declared) > limit:
                 await _too_large(limit)(scope, receive, send)
@@ -109,7 +111,7 @@ class BodyLimit:
 
 
 def _too_large(limit: int) -> JSONResponse:
-    return JSONResponse({"detail": f"request body over {limit} bytes"}, status_code=413)
+    return problem_response(413, f"request body over {limit} bytes")
 
 
 def create_app(context: ApiContext) -> FastAPI:
@@ -120,6 +122,7 @@ def create_app(context: ApiContext) -> FastAPI:
         description="Facility monitoring and maintenance: devices, readings, work orders.",
     )
     app.state.context = context
+    problems.install(app)  # every error, of every route, as RFC 9457 problem details
     app.add_middleware(NulGuard)
     app.add_middleware(BodyLimit)  # added last = runs first: size is checked before buffering
 
@@ -145,10 +148,6 @@ def create_app(context: ApiContext) -> FastAPI:
     api.include_router(reviews.router)
     api.include_router(sites.router)
     app.include_router(api)
-
-    @app.exception_handler(ServiceUnavailable)
-    async def _unavailable(request: Request, exc: ServiceUnavailable) -> JSONResponse:
-        return JSONResponse({"detail": str(exc)}, status_code=503)
 
     @app.get("/healthz", tags=["ops"])
     def healthz(request: Request) -> JSONResponse:

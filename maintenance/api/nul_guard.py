@@ -15,6 +15,8 @@ import orjson
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from maintenance.api.problems import problem_response
+
 __all__ = ["NulGuard", "contains_nul"]
 
 _CHECKED_BODIES = (b"application/json", b"application/x-www-form-urlencoded")
@@ -37,9 +39,8 @@ def contains_nul(value: Any) -> bool:
 
 
 def _refusal(where: str) -> JSONResponse:
-    return JSONResponse(
-        {"detail": f"the {where} contains a NUL character (U+0000), which no field accepts"},
-        status_code=422,
+    return problem_response(
+        422, f"the {where} contains a NUL character (U+0000), which no field accepts"
     )
 
 

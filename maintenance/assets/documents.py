@@ -18,6 +18,7 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from facility.core.errors import Conflict, TooLarge, UnsupportedMedia
 from maintenance.assets.lifecycle import AssetError
 from maintenance.assets.models import Asset, AssetDocument, DocumentKind
 from maintenance.shared.files import (
@@ -52,11 +53,19 @@ _EXTENSIONS = {
 
 
 class DocumentRejected(AssetError):
-    """The document is too big, of a type we do not keep, or has an unsafe name (HTTP 4xx)."""
+    """The upload has an unsafe name or is empty (422); the subclasses say what else."""
 
-    def __init__(self, message: str, *, status: int = 422) -> None:
-        super().__init__(message)
-        self.status = status
+
+class DocumentTooLarge(DocumentRejected, TooLarge):
+    """The file is over its size limit (413)."""
+
+
+class DocumentTypeRejected(DocumentRejected, UnsupportedMedia):
+    """The file is not of a type we keep, judged from its bytes (415)."""
+
+
+class TooManyDocuments(DocumentRejected, Conflict):
+    """The asset already keeps as many documents as it may (409)."""
 
 
 def sniff_document_type(content: bytes) -> str:
@@ -72,10 +81,9 @@ def sniff_document_type(content: bytes) -> str:
         text = None
     if text is not None and not any(ord(c) < 32 and c not in "\t\n\r\f" for c in text):
         return "text/plain"
-    raise DocumentRejected(
+    raise DocumentTypeRejected(
         "only PDF, JPEG, PNG, WebP or plain UTF-8 text documents are kept (checked from the "
-        "content)",
-        status=415,
+        "content)"
     )
 
 
@@ -107,10 +115,9 @@ def store_document(
     if len(title) > 200:
         raise DocumentRejected(f"the title is {len(title)} characters; at most 200")
     if len(content) > MAX_DOCUMENT_BYTES:
-        raise DocumentRejected(
+        raise DocumentTooLarge(
             f"the file is over {MAX_DOCUMENT_BYTES // (1024 * 1024)} MiB; "
-            "send a smaller (compressed) document",
-            status=413,
+            "send a smaller (compressed) document"
         )
     if not content:
         raise DocumentRejected("the file is empty")
@@ -120,9 +127,8 @@ def store_document(
         .where(AssetDocument.asset_id == asset.id)
     )
     if (count or 0) >= MAX_DOCUMENTS_PER_ASSET:
-        raise DocumentRejected(
-            f"an asset keeps at most {MAX_DOCUMENTS_PER_ASSET} documents; delete old ones",
-            status=409,
+        raise TooManyDocuments(
+            f"an asset keeps at most {MAX_DOCUMENTS_PER_ASSET} documents; delete old ones"
         )
     content_type = sniff_document_type(content)
     stored_name = generated_name(_EXTENSIONS[content_type])

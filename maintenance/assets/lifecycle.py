@@ -28,7 +28,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from facility.core.errors import FacilityError
+from facility.core.errors import Conflict, Invalid, NotFound
 from maintenance.assets.models import Asset, AssetLevel, AssetStatus, AssetStatusChange, Criticality
 from maintenance.assets.register import ensure_site
 from maintenance.sites.models import Site
@@ -88,19 +88,19 @@ _WORK_ORDERS = sa.table("work_orders", sa.column("id"))
 
 
 # -- errors ---------------------------------------------------------------------------------------
-class AssetError(FacilityError):
+class AssetError(Invalid):
     """An asset request is malformed or breaks a rule of the register (HTTP 422)."""
 
 
-class AssetNotFound(AssetError):
+class AssetNotFound(AssetError, NotFound):
     """No asset has the given code (HTTP 404)."""
 
 
-class AssetConflict(AssetError):
+class AssetConflict(AssetError, Conflict):
     """The request clashes with what exists: a duplicate code (HTTP 409)."""
 
 
-class InvalidAssetTransition(AssetError):
+class InvalidAssetTransition(AssetError, Conflict):
     """The status machine does not allow the move (HTTP 409).
 
     Attributes:

@@ -13,7 +13,7 @@ read side (``maintenance/insights/asset_routes.py``), included before this route
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
@@ -35,7 +35,6 @@ from maintenance.assets.schemas import (
     AssetStatusChangePublic,
     AssetTreeNode,
     AssetUpdate,
-    ImportErrorPublic,
     ImportResultPublic,
 )
 from maintenance.people.deps import (
@@ -60,27 +59,6 @@ IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
 SiteQuery = Annotated[str | None, Query(min_length=1, max_length=64)]
 Manager = Annotated[Caller, require_roles(Role.ADMIN, Role.MANAGER)]
 _CSV_LIMIT_BYTES = 1024 * 1024  # the API's body limit; the CLI imports bigger files
-
-
-def _call(function: Callable[[], T]) -> T:
-    try:
-        return function()
-    except asset_csv.AssetImportRejected as exc:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            {
-                "message": str(exc),
-                "errors": [ImportErrorPublic.model_validate(e).model_dump() for e in exc.errors],
-            },
-        ) from exc
-    except lifecycle.AssetNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except (lifecycle.InvalidAssetTransition, lifecycle.AssetConflict) as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    except asset_documents.DocumentRejected as exc:
-        raise HTTPException(exc.status, str(exc)) from exc
-    except lifecycle.AssetError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
 
 
 def to_public(session: Session, asset: Asset) -> AssetLifecyclePublic:
@@ -121,7 +99,7 @@ def to_publics(session: Session, assets: Sequence[Asset]) -> list[AssetLifecycle
 
 
 def _asset(session: Session, code: str) -> Asset:
-    return _call(lambda: lifecycle.get_asset(session, code=code))
+    return lifecycle.get_asset(session, code=code)
 
 
 # -- collection-level views (declared before /assets/{code}) --------------------------------------
@@ -133,7 +111,7 @@ def get_tree(
     site: SiteQuery = None,
 ) -> list[AssetTreeNode]:
     """The site → building → floor → zone → equipment tree (one subtree with ``root``)."""
-    nodes = _call(lambda: lifecycle.asset_tree(session, root=root, site=site))
+    nodes = lifecycle.asset_tree(session, root=root, site=site)
     return [AssetTreeNode.model_validate(n) for n in nodes]
 
 
@@ -173,14 +151,12 @@ async def import_csv(
     if not data:
         raise HTTPException(422, "the request body is empty; send the CSV file")
     result = await run_in_threadpool(
-        lambda: _call(
-            lambda: asset_csv.import_assets(
-                session,
-                data=data,
-                actor=caller.username,
-                now=context.clock(),
-                max_bytes=_CSV_LIMIT_BYTES,
-            )
+        lambda: asset_csv.import_assets(
+            session,
+            data=data,
+            actor=caller.username,
+            now=context.clock(),
+            max_bytes=_CSV_LIMIT_BYTES,
         )
     )
     return ImportResultPublic(
@@ -194,11 +170,7 @@ def create_asset(
 ) -> AssetLifecyclePublic:
     """Add an asset to the register (its first status goes into the history)."""
     spec = lifecycle.AssetSpec(**body.model_dump())
-    asset = _call(
-        lambda: lifecycle.create_asset(
-            session, spec=spec, actor=caller.username, now=context.clock()
-        )
-    )
+    asset = lifecycle.create_asset(session, spec=spec, actor=caller.username, now=context.clock())
     return to_public(session, asset)
 
 
@@ -211,16 +183,14 @@ def change_status(
     caller: Manager,
 ) -> AssetStatusChangePublic:
     """Move the asset along its status machine (decommissioned is final); 409 if not allowed."""
-    change = _call(
-        lambda: lifecycle.change_status(
-            session,
-            code=code,
-            to=body.to,
-            actor=caller.username,
-            reason=body.reason,
-            now=context.clock(),
-            work_order_id=body.work_order_id,
-        )
+    change = lifecycle.change_status(
+        session,
+        code=code,
+        to=body.to,
+        actor=caller.username,
+        reason=body.reason,
+        now=context.clock(),
+        work_order_id=body.work_order_id,
     )
     return AssetStatusChangePublic.model_validate(change)
 
@@ -245,19 +215,17 @@ def upload_document(
     asset = _asset(session, code)
     content = file.file.read(asset_documents.MAX_DOCUMENT_BYTES + 1)
     name = filename or file.filename or "document"
-    document = _call(
-        lambda: asset_documents.store_document(
-            session,
-            root=root,
-            asset=asset,
-            kind=kind,
-            filename=name,
-            content=content,
-            uploaded_by=caller.username,
-            now=context.clock(),
-            title=title,
-            valid_until=valid_until,
-        )
+    document = asset_documents.store_document(
+        session,
+        root=root,
+        asset=asset,
+        kind=kind,
+        filename=name,
+        content=content,
+        uploaded_by=caller.username,
+        now=context.clock(),
+        title=title,
+        valid_until=valid_until,
     )
     session.commit()
     return AssetDocumentPublic.model_validate(document)
@@ -290,7 +258,7 @@ def download_document(
     document = session.get(AssetDocument, document_id)
     if document is None or document.asset_id != asset.id:
         raise HTTPException(404, f"asset {code[:60]!r} has no document {document_id}")
-    path = _call(lambda: asset_documents.document_path(root, document))
+    path = asset_documents.document_path(root, document)
     if not path.is_file():
         raise HTTPException(410, "the document's file is missing on the server")
     return FileResponse(
@@ -324,9 +292,7 @@ def update_asset(
     for text in ("location", "category", "manufacturer", "model", "serial_number"):
         if text in changes and changes[text] is None:
             changes[text] = ""
-    asset = _call(
-        lambda: lifecycle.update_asset(
-            session, code=code, changes=changes, actor=caller.username, now=context.clock()
-        )
+    asset = lifecycle.update_asset(
+        session, code=code, changes=changes, actor=caller.username, now=context.clock()
     )
     return to_public(session, asset)

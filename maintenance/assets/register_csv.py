@@ -122,6 +122,19 @@ class AssetImportRejected(AssetError):
             f"column {first.column or '-'}: {first.reason}"
         )
 
+    @property
+    def field_errors(self) -> list[dict[str, object]]:
+        """Every finding, for the problem details' ``errors`` (field, reason, line, column)."""
+        return [
+            {
+                "field": f"file.line {e.line}.{e.column or '-'}",
+                "reason": e.reason,
+                "line": e.line,
+                "column": e.column,
+            }
+            for e in self.errors
+        ]
+
 
 @dataclass(slots=True)
 class ParsedRow:

@@ -13,10 +13,9 @@ path below ``/assets/``, so these sub-resources must be matched first.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, Path, Query
 from sqlalchemy.orm import Session
 
 from maintenance.assets import lifecycle
@@ -44,17 +43,8 @@ Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
 SiteQuery = Annotated[str | None, Query(min_length=1, max_length=64)]
 
 
-def _call(function: Callable[[], T]) -> T:
-    try:
-        return function()
-    except lifecycle.AssetNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except lifecycle.AssetError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
-
-
 def _asset(session: Session, code: str) -> Asset:
-    return _call(lambda: lifecycle.get_asset(session, code=code))
+    return lifecycle.get_asset(session, code=code)
 
 
 @router.get("/assets/replacement-plan")
@@ -82,7 +72,7 @@ def get_replacement_plan(
             overrides[name.strip()] = float(number) if sep else math.nan
         except ValueError:
             overrides[name.strip()] = math.nan
-    weights = _call(lambda: asset_figures.WEIGHTS.with_overrides(overrides))
+    weights = asset_figures.WEIGHTS.with_overrides(overrides)
     plan = asset_figures.replacement_plan(
         session, now=context.clock(), site=site, limit=limit, weights=weights
     )
@@ -148,8 +138,6 @@ def get_figures(
     """Age, TCO, repair cost, availability, MTBF/MTTR (definitions: docs/assets.md)."""
     asset = _asset(session, code)
     start = parse_time(availability_from, "availability_from")
-    return _call(
-        lambda: asset_figures.asset_figures(
-            session, asset_id=asset.id, now=context.clock(), window_start=start
-        )
+    return asset_figures.asset_figures(
+        session, asset_id=asset.id, now=context.clock(), window_start=start
     )

@@ -11,16 +11,14 @@ Errors: unknown supplier 404, role 403, malformed 422.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Body, HTTPException, Path, Query, status
+from fastapi import APIRouter, Body, Path, Query
 
 from maintenance.insights import scorecards
 from maintenance.insights.schemas import ScorecardPublic, ScorecardsPage, ScoreRequest
 from maintenance.people.deps import Caller, ContextDep, SessionDep, require_roles
 from maintenance.shared.vocabulary import Role
-from maintenance.suppliers import service as directory
 from maintenance.suppliers.schemas import CODE, PERIOD, ReviewCreate, ReviewPublic
 
 __all__ = ["router"]
@@ -33,21 +31,6 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
 PeriodQuery = Annotated[str | None, Query(pattern=PERIOD, description="YYYY-MM")]
 Manager = Annotated[Caller, require_roles(Role.ADMIN, Role.MANAGER)]
-
-
-def _call(function: Callable[[], T]) -> T:
-    """Run a service call and turn its errors into the API's status codes."""
-    try:
-        return function()
-    except directory.SupplierNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except PermissionError as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
-    except (directory.InvalidQualification, directory.NotQualified) as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    except directory.SupplierError as exc:
-        code = status.HTTP_409_CONFLICT if " exists" in str(exc) else 422
-        raise HTTPException(code, str(exc)) from exc
 
 
 # -- scorecards -----------------------------------------------------------------------------------
@@ -63,15 +46,13 @@ def compute_scorecards(
     and lead-time cap in the optional body; see docs/suppliers.md), flagging low scorers."""
     settings = body or ScoreRequest()
     now = context.clock()
-    cards = _call(
-        lambda: scorecards.compute_scorecards(
-            session,
-            period=period,
-            now=now,
-            weights=settings.weights,
-            threshold=float(settings.threshold),
-            lead_time_cap_days=float(settings.lead_time_cap_days),
-        )
+    cards = scorecards.compute_scorecards(
+        session,
+        period=period,
+        now=now,
+        weights=settings.weights,
+        threshold=float(settings.threshold),
+        lead_time_cap_days=float(settings.lead_time_cap_days),
     )
     return [
         ScorecardPublic(
@@ -91,10 +72,8 @@ def compute_scorecards(
 def _scores_page(
     session: SessionDep, *, supplier: str | None, period: str | None, limit: int, offset: int
 ) -> ScorecardsPage:
-    rows, total = _call(
-        lambda: scorecards.list_scores(
-            session, supplier_code=supplier, period=period, limit=limit, offset=offset
-        )
+    rows, total = scorecards.list_scores(
+        session, supplier_code=supplier, period=period, limit=limit, offset=offset
     )
     return ScorecardsPage(
         items=[
@@ -153,15 +132,13 @@ def put_review(
     caller: Manager,
 ) -> ReviewPublic:
     """The manager's qualitative 0-100 score for a month (a second one replaces the first)."""
-    review = _call(
-        lambda: scorecards.record_review(
-            session,
-            supplier_code=code,
-            period=body.period,
-            score=float(body.score),
-            comment=body.comment,
-            reviewer=caller.username,
-            now=context.clock(),
-        )
+    review = scorecards.record_review(
+        session,
+        supplier_code=code,
+        period=body.period,
+        score=float(body.score),
+        comment=body.comment,
+        reviewer=caller.username,
+        now=context.clock(),
     )
     return ReviewPublic.model_validate(review)

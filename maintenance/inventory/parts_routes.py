@@ -11,14 +11,11 @@ unknown item/storeroom 422.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, HTTPException, Path, status
+from fastapi import APIRouter, Path, status
 
-from facility.core.errors import InvalidTransition, WorkOrderError, WorkOrderNotFound
 from maintenance.inventory import parts
-from maintenance.inventory import service as inventory
 from maintenance.inventory.schemas import MovementPublic, PartsCreate
 from maintenance.people.deps import Caller, ContextDep, SessionDep, require_roles
 from maintenance.shared.vocabulary import Role
@@ -32,21 +29,6 @@ IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Worker = Annotated[Caller, require_roles(Role.ADMIN, Role.MANAGER, Role.TECH, Role.CONTRACTOR)]
 
 
-def _call(function: Callable[[], T]) -> T:
-    """Run a service call and turn its errors into the API's status codes."""
-    try:
-        return function()
-    except WorkOrderNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except PermissionError as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
-    except (InvalidTransition, inventory.InsufficientStock) as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    except (inventory.StockError, WorkOrderError) as exc:
-        code = status.HTTP_409_CONFLICT if " exists" in str(exc) else 422
-        raise HTTPException(code, str(exc)) from exc
-
-
 @router.post("/{work_order_id}/parts", status_code=status.HTTP_201_CREATED)
 def post_parts(
     work_order_id: IdPath,
@@ -56,16 +38,14 @@ def post_parts(
     caller: Worker,
 ) -> MovementPublic:
     """Issue parts from stock to an order (contractors included, on their company's orders)."""
-    move = _call(
-        lambda: parts.issue_parts(
-            session,
-            work_order_id=work_order_id,
-            actor=caller.actor,
-            sku=body.sku,
-            storeroom=body.storeroom,
-            quantity=body.quantity,
-            now=context.clock(),
-        )
+    move = parts.issue_parts(
+        session,
+        work_order_id=work_order_id,
+        actor=caller.actor,
+        sku=body.sku,
+        storeroom=body.storeroom,
+        quantity=body.quantity,
+        now=context.clock(),
     )
     return MovementPublic(
         id=move.id,

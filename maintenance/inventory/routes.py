@@ -8,13 +8,11 @@ not enough stock 409, malformed or unknown item/storeroom 422.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, Path, Query, status
 from sqlalchemy.orm import Session
 
-from facility.core.errors import WorkOrderNotFound
 from maintenance.inventory import service as stock
 from maintenance.inventory.models import StockMovement
 from maintenance.inventory.schemas import (
@@ -62,20 +60,6 @@ Technician = Annotated[Caller, require_roles(Role.ADMIN, Role.MANAGER, Role.TECH
 StockReader = Annotated[Caller, require_roles(Role.ADMIN, Role.MANAGER, Role.TECH, Role.CONTRACTOR)]
 
 
-def _call(function: Callable[[], T]) -> T:
-    try:
-        return function()
-    except WorkOrderNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except PermissionError as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
-    except stock.InsufficientStock as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    except stock.StockError as exc:
-        code = status.HTTP_409_CONFLICT if " exists" in str(exc) else 422
-        raise HTTPException(code, str(exc)) from exc
-
-
 def _movement(move: StockMovement, sku: str, storeroom: str) -> MovementPublic:
     return MovementPublic(
         id=move.id,
@@ -98,16 +82,14 @@ def _book_on_order(
     """Parts out to an order, or (``back``) unused parts back from it: the two take the same
     request, are checked against the same order, and answer with the same ledger line."""
     book = stock.return_from_work_order if back else stock.issue_to_work_order
-    move = _call(
-        lambda: book(
-            session,
-            sku=body.sku,
-            storeroom=body.storeroom,
-            quantity=body.quantity,
-            work_order_id=body.work_order_id,
-            actor=caller.actor,
-            now=context.clock(),
-        )
+    move = book(
+        session,
+        sku=body.sku,
+        storeroom=body.storeroom,
+        quantity=body.quantity,
+        work_order_id=body.work_order_id,
+        actor=caller.actor,
+        now=context.clock(),
     )
     return _movement(move, body.sku, body.storeroom)
 
@@ -116,17 +98,15 @@ def _book_on_order(
 @router.post("/items", status_code=status.HTTP_201_CREATED)
 def create_item(body: StockItemCreate, session: SessionDep, caller: Admin) -> StockItemPublic:
     """Add a stocked item (admins)."""
-    item = _call(
-        lambda: stock.create_item(
-            session,
-            sku=body.sku,
-            name=body.name,
-            category=body.category,
-            unit=body.unit,
-            unit_cost=body.unit_cost,
-            reorder_point=body.reorder_point,
-            reorder_qty=body.reorder_qty,
-        )
+    item = stock.create_item(
+        session,
+        sku=body.sku,
+        name=body.name,
+        category=body.category,
+        unit=body.unit,
+        unit_cost=body.unit_cost,
+        reorder_point=body.reorder_point,
+        reorder_qty=body.reorder_qty,
     )
     return StockItemPublic.model_validate(item)
 
@@ -147,7 +127,7 @@ def list_items(
 @router.post("/storerooms", status_code=status.HTTP_201_CREATED)
 def create_storeroom(body: StoreroomCreate, session: SessionDep, caller: Admin) -> StoreroomPublic:
     """Add a storeroom (admins)."""
-    room = _call(lambda: stock.create_storeroom(session, code=body.code, name=body.name))
+    room = stock.create_storeroom(session, code=body.code, name=body.name)
     return StoreroomPublic.model_validate(room)
 
 
@@ -157,16 +137,14 @@ def post_receipt(
     body: ReceiptCreate, session: SessionDep, context: ContextDep, caller: Manager
 ) -> MovementPublic:
     """Goods in."""
-    move = _call(
-        lambda: stock.receive(
-            session,
-            sku=body.sku,
-            storeroom=body.storeroom,
-            quantity=body.quantity,
-            actor=caller.username,
-            reason=body.reason,
-            now=context.clock(),
-        )
+    move = stock.receive(
+        session,
+        sku=body.sku,
+        storeroom=body.storeroom,
+        quantity=body.quantity,
+        actor=caller.username,
+        reason=body.reason,
+        now=context.clock(),
     )
     return _movement(move, body.sku, body.storeroom)
 
@@ -192,16 +170,14 @@ def post_adjustment(
     body: AdjustmentCreate, session: SessionDep, context: ContextDep, caller: Manager
 ) -> MovementPublic:
     """A stock-take correction with its reason (managers, admins)."""
-    move = _call(
-        lambda: stock.adjust(
-            session,
-            sku=body.sku,
-            storeroom=body.storeroom,
-            delta=body.delta,
-            reason=body.reason,
-            actor=caller.actor,
-            now=context.clock(),
-        )
+    move = stock.adjust(
+        session,
+        sku=body.sku,
+        storeroom=body.storeroom,
+        delta=body.delta,
+        reason=body.reason,
+        actor=caller.actor,
+        now=context.clock(),
     )
     return _movement(move, body.sku, body.storeroom)
 
@@ -211,16 +187,14 @@ def post_transfer(
     body: TransferCreate, session: SessionDep, context: ContextDep, caller: Manager
 ) -> list[MovementPublic]:
     """Stock from one storeroom to another: two ledger lines sharing a ``transfer_id``."""
-    out, into = _call(
-        lambda: stock.transfer(
-            session,
-            sku=body.sku,
-            source=body.source,
-            target=body.target,
-            quantity=body.quantity,
-            actor=caller.username,
-            now=context.clock(),
-        )
+    out, into = stock.transfer(
+        session,
+        sku=body.sku,
+        source=body.source,
+        target=body.target,
+        quantity=body.quantity,
+        actor=caller.username,
+        now=context.clock(),
     )
     return [_movement(out, body.sku, body.source), _movement(into, body.sku, body.target)]
 
@@ -313,8 +287,6 @@ def get_work_order_parts(
     work_order_id: IdPath, session: SessionDep, caller: CurrentUser
 ) -> WorkOrderPartsPublic:
     """The parts an order was issued and returned, and their net cost."""
-    rows, cost = _call(
-        lambda: stock.work_order_parts(session, work_order_id=work_order_id, actor=caller.actor)
-    )
+    rows, cost = stock.work_order_parts(session, work_order_id=work_order_id, actor=caller.actor)
     movements = [_movement(move, sku, room) for move, sku, room in rows]
     return WorkOrderPartsPublic(work_order_id=work_order_id, movements=movements, parts_cost=cost)

@@ -26,7 +26,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from facility.core.errors import FacilityError
+from facility.core.errors import Conflict, Forbidden, Invalid
 from maintenance.inventory.models import (
     ReservationStatus,
     StockBalance,
@@ -88,11 +88,15 @@ def _money(value: Decimal) -> Decimal:
     return Decimal(value).quantize(_CENT)
 
 
-class StockError(FacilityError):
+class StockError(Invalid):
     """A stock request is malformed or refers to something unknown."""
 
 
-class InsufficientStock(StockError):
+class StockConflict(StockError, Conflict):
+    """An item or storeroom with that code exists already."""
+
+
+class InsufficientStock(StockError, Conflict):
     """The storeroom holds less than the movement takes out."""
 
 
@@ -129,7 +133,7 @@ def create_item(
         session.commit()
     except IntegrityError:
         session.rollback()
-        raise StockError(f"an item with SKU {sku[:64]!r} exists") from None
+        raise StockConflict(f"an item with SKU {sku[:64]!r} exists") from None
     return item
 
 
@@ -140,7 +144,7 @@ def create_storeroom(session: Session, *, code: str, name: str) -> Storeroom:
         session.commit()
     except IntegrityError:
         session.rollback()
-        raise StockError(f"a storeroom with code {code[:64]!r} exists") from None
+        raise StockConflict(f"a storeroom with code {code[:64]!r} exists") from None
     return room
 
 
@@ -349,18 +353,16 @@ def _order_for(session: Session, *, work_order_id: int, actor: Actor) -> WorkOrd
     order = get_work_order(session, work_order_id=work_order_id, actor=actor)
     if actor.role is Role.CONTRACTOR:
         if order.contractor_id is None:
-            raise PermissionError(f"work order {work_order_id} is not outsourced to you")
+            raise Forbidden(f"work order {work_order_id} is not outsourced to you")
     elif actor.role is Role.TECH:
         team = team_of(session, actor)
         if order.assignee != actor.username and (team is None or order.team != team):
-            raise PermissionError(
+            raise Forbidden(
                 f"work order {work_order_id} is not assigned to you or your team; "
                 "ask a manager to assign it first"
             )
     elif actor.role not in _MANAGERS:
-        raise PermissionError(
-            "booking parts on orders needs the tech, contractor, manager or admin role"
-        )
+        raise Forbidden("booking parts on orders needs the tech, contractor, manager or admin role")
     if order.status not in OPEN_STATES:
         raise StockError(
             f"work order {work_order_id} is {order.status.value}; parts go to open orders"
@@ -472,7 +474,7 @@ def adjust(
 ) -> StockMovement:
     """A stock-take correction: managers and admins only, with a reason, never below zero."""
     if actor.role not in _MANAGERS:
-        raise PermissionError("stock adjustments need the manager or admin role")
+        raise Forbidden("stock adjustments need the manager or admin role")
     if len(reason.strip()) < 3:
         raise StockError("an adjustment needs a reason (what the stock-take found)")
     if delta == 0 or not delta.is_finite() or abs(delta) > _MAX_QTY:

@@ -6,7 +6,6 @@ plans generate orders. Everybody signed in may read plans and the forecast.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import UTC, timedelta
 from typing import Annotated, TypeVar
 
@@ -40,16 +39,6 @@ IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
 _PLANNERS = require_roles(Role.ADMIN, Role.MANAGER)
 
 
-def _call(function: Callable[[], T]) -> T:
-    try:
-        return function()
-    except pm.PlanNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except pm.PlanError as exc:
-        status_code = 409 if "exists" in str(exc) else status.HTTP_422_UNPROCESSABLE_CONTENT
-        raise HTTPException(status_code, str(exc)) from exc
-
-
 @router.post("/plans", status_code=status.HTTP_201_CREATED)
 def create_plan(
     body: PmPlanCreate,
@@ -61,33 +50,31 @@ def create_plan(
     starts_at = body.starts_at
     if starts_at is not None and starts_at.tzinfo is None:
         starts_at = starts_at.replace(tzinfo=UTC)
-    plan = _call(
-        lambda: pm.create_plan(
-            session,
-            name=body.name,
-            description=body.description,
-            trigger=body.trigger,
-            interval=float(body.interval),
-            actor=caller.username,
-            asset_codes=body.asset_codes,
-            asset_type=body.asset_type,
-            site_code=body.site,
-            checklist_template_id=body.checklist_template_id,
-            estimated_labour_h=float(body.estimated_labour_h),
-            unit=body.unit,
-            mode=body.mode,
-            anchor_local=body.anchor_local,
-            device=body.device,
-            metric=body.metric,
-            max_gap_s=float(body.max_gap_s),
-            lead=float(body.lead),
-            grace_h=float(body.grace_h),
-            starts_at=starts_at,
-            cron=body.cron,
-            rule=body.rule,
-            parts=[part.model_dump() for part in body.parts],
-            now=context.clock(),
-        )
+    plan = pm.create_plan(
+        session,
+        name=body.name,
+        description=body.description,
+        trigger=body.trigger,
+        interval=float(body.interval),
+        actor=caller.username,
+        asset_codes=body.asset_codes,
+        asset_type=body.asset_type,
+        site_code=body.site,
+        checklist_template_id=body.checklist_template_id,
+        estimated_labour_h=float(body.estimated_labour_h),
+        unit=body.unit,
+        mode=body.mode,
+        anchor_local=body.anchor_local,
+        device=body.device,
+        metric=body.metric,
+        max_gap_s=float(body.max_gap_s),
+        lead=float(body.lead),
+        grace_h=float(body.grace_h),
+        starts_at=starts_at,
+        cron=body.cron,
+        rule=body.rule,
+        parts=[part.model_dump() for part in body.parts],
+        now=context.clock(),
     )
     return PmPlanPublic.model_validate(plan)
 
@@ -111,7 +98,7 @@ def list_plans(
 
 @router.get("/plans/{plan_id}")
 def get_plan(plan_id: IdPath, session: SessionDep, caller: CurrentUser) -> PmPlanPublic:
-    return PmPlanPublic.model_validate(_call(lambda: pm.get_plan(session, plan_id=plan_id)))
+    return PmPlanPublic.model_validate(pm.get_plan(session, plan_id=plan_id))
 
 
 @router.post(
@@ -122,11 +109,7 @@ def approve_plan(
     plan_id: IdPath, session: SessionDep, context: ContextDep, caller: CurrentUser
 ) -> PmPlanPublic:
     """A manager's go-ahead: the scheduler orders this plan's work from now on."""
-    plan = _call(
-        lambda: pm.approve_plan(
-            session, plan_id=plan_id, actor=caller.username, now=context.clock()
-        )
-    )
+    plan = pm.approve_plan(session, plan_id=plan_id, actor=caller.username, now=context.clock())
     return PmPlanPublic.model_validate(plan)
 
 

@@ -61,7 +61,13 @@ from croniter import croniter
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from facility.core.errors import ConfigError, FacilityError, WorkOrderError
+from facility.core.errors import (
+    ConfigError,
+    Conflict,
+    Invalid,
+    NotFound,
+    WorkOrderError,
+)
 from facility.core.types import ReadingStore
 from maintenance.assets.models import Asset
 from maintenance.inventory import service as inventory
@@ -114,12 +120,16 @@ _APPROX_S = {TimeUnit.DAY: 86400.0, TimeUnit.WEEK: 7 * 86400.0, TimeUnit.MONTH: 
 _PAGE = 5000
 
 
-class PlanError(FacilityError):
+class PlanError(Invalid):
     """A plan is malformed; the message names the field and what to send."""
 
 
-class PlanNotFound(PlanError):
+class PlanNotFound(PlanError, NotFound):
     """No plan with that id."""
+
+
+class PlanConflict(PlanError, Conflict):
+    """A plan with that name exists already."""
 
 
 class CronExpressionError(PlanError, ConfigError):
@@ -456,7 +466,7 @@ def create_plan(
         if max_gap_s <= 0:
             raise PlanError("max_gap_s must be positive")
     if session.scalar(sa.select(PmPlan.id).where(PmPlan.name == name)) is not None:
-        raise PlanError(f"a plan named {name[:80]!r} exists; pick another name")
+        raise PlanConflict(f"a plan named {name[:80]!r} exists; pick another name")
     plan = PmPlan(
         name=name,
         description=description,
@@ -487,7 +497,7 @@ def create_plan(
         session.commit()
     except IntegrityError:
         session.rollback()
-        raise PlanError(f"a plan named {name[:80]!r} exists; pick another name") from None
+        raise PlanConflict(f"a plan named {name[:80]!r} exists; pick another name") from None
     return plan
 
 

@@ -7,12 +7,10 @@ malformed 422.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, Body, HTTPException, Path, Query, status
+from fastapi import APIRouter, Body, Path, Query, status
 
-from maintenance.inventory import service as inventory
 from maintenance.inventory.models import StockItem, Storeroom
 from maintenance.people.deps import Caller, ContextDep, SessionDep, parse_time, require_roles
 from maintenance.purchasing import service as purchasing
@@ -24,7 +22,6 @@ from maintenance.purchasing.schemas import (
     PurchaseOrdersPage,
 )
 from maintenance.shared.vocabulary import Role
-from maintenance.suppliers import service as directory
 from maintenance.suppliers.models import Supplier
 from maintenance.suppliers.schemas import CODE
 
@@ -38,25 +35,6 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
 SupplierQuery = Annotated[str | None, Query(min_length=1, max_length=64, pattern=CODE)]
 Manager = Annotated[Caller, require_roles(Role.ADMIN, Role.MANAGER)]
-
-
-def _call(function: Callable[[], T]) -> T:
-    """Run a service call and turn its errors into the API's status codes."""
-    try:
-        return function()
-    except (directory.SupplierNotFound, purchasing.PurchaseOrderNotFound) as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except PermissionError as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
-    except (
-        directory.InvalidQualification,
-        directory.NotQualified,
-        inventory.InsufficientStock,
-    ) as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    except (directory.SupplierError, inventory.StockError) as exc:
-        code = status.HTTP_409_CONFLICT if " exists" in str(exc) else 422
-        raise HTTPException(code, str(exc)) from exc
 
 
 def _po(session: SessionDep, order: PurchaseOrder) -> PurchaseOrderPublic:
@@ -89,10 +67,8 @@ def list_purchase_orders(
     offset: Offset = 0,
 ) -> PurchaseOrdersPage:
     """Purchase orders, newest first; filter by ``supplier`` and ``status``."""
-    rows, total = _call(
-        lambda: purchasing.list_purchase_orders(
-            session, supplier_code=supplier, status=status_, limit=limit, offset=offset
-        )
+    rows, total = purchasing.list_purchase_orders(
+        session, supplier_code=supplier, status=status_, limit=limit, offset=offset
     )
     return PurchaseOrdersPage(
         items=[_po(session, o) for o in rows], total=total, limit=limit, offset=offset
@@ -106,18 +82,16 @@ def create_purchase_order(
     """Order parts from a qualified supplier by the promised ``expected_at``."""
     expected_at = parse_time(body.expected_at, "expected_at")
     assert expected_at is not None
-    order = _call(
-        lambda: purchasing.create_purchase_order(
-            session,
-            supplier_code=body.supplier,
-            sku=body.sku,
-            storeroom=body.storeroom,
-            quantity=body.quantity,
-            unit_cost=body.unit_cost,
-            expected_at=expected_at,
-            actor=caller.username,
-            now=context.clock(),
-        )
+    order = purchasing.create_purchase_order(
+        session,
+        supplier_code=body.supplier,
+        sku=body.sku,
+        storeroom=body.storeroom,
+        quantity=body.quantity,
+        unit_cost=body.unit_cost,
+        expected_at=expected_at,
+        actor=caller.username,
+        now=context.clock(),
     )
     return _po(session, order)
 
@@ -126,9 +100,7 @@ def create_purchase_order(
 def get_purchase_order(
     purchase_order_id: IdPath, session: SessionDep, caller: Manager
 ) -> PurchaseOrderPublic:
-    order = _call(
-        lambda: purchasing.get_purchase_order(session, purchase_order_id=purchase_order_id)
-    )
+    order = purchasing.get_purchase_order(session, purchase_order_id=purchase_order_id)
     return _po(session, order)
 
 
@@ -143,15 +115,13 @@ def receive_purchase_order(
     """Book a delivery (the rest of the PO unless ``quantity``; ``final`` closes it short)
     as a stock receipt that names the supplier and the PO."""
     request = body or PurchaseOrderReceive()
-    order, _ = _call(
-        lambda: purchasing.receive_purchase_order(
-            session,
-            purchase_order_id=purchase_order_id,
-            quantity=request.quantity,
-            final=request.final,
-            actor=caller.username,
-            now=context.clock(),
-        )
+    order, _ = purchasing.receive_purchase_order(
+        session,
+        purchase_order_id=purchase_order_id,
+        quantity=request.quantity,
+        final=request.final,
+        actor=caller.username,
+        now=context.clock(),
     )
     return _po(session, order)
 
@@ -160,9 +130,7 @@ def receive_purchase_order(
 def cancel_purchase_order(
     purchase_order_id: IdPath, session: SessionDep, context: ContextDep, caller: Manager
 ) -> PurchaseOrderPublic:
-    order = _call(
-        lambda: purchasing.cancel_purchase_order(
-            session, purchase_order_id=purchase_order_id, now=context.clock()
-        )
+    order = purchasing.cancel_purchase_order(
+        session, purchase_order_id=purchase_order_id, now=context.clock()
     )
     return _po(session, order)

@@ -16,6 +16,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from facility.core.errors import NotFound
 from maintenance.inventory import service as inventory
 from maintenance.inventory.models import StockItem, StockMovement, Storeroom
 from maintenance.purchasing.models import PurchaseOrder, PurchaseOrderStatus
@@ -45,7 +46,7 @@ class PurchaseOrderError(SupplierError):
     """A purchase-order request is malformed or not allowed in the PO's state."""
 
 
-class PurchaseOrderNotFound(PurchaseOrderError):
+class PurchaseOrderNotFound(PurchaseOrderError, NotFound):
     """No purchase order has the given id."""
 
 

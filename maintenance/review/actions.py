@@ -12,7 +12,7 @@ from datetime import date, datetime
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from facility.core.errors import FacilityError
+from facility.core.errors import Invalid, NotFound
 from maintenance.review.models import ActionStatus, ImprovementAction
 from maintenance.review.service import parse_month
 from maintenance.sites.models import Site
@@ -27,11 +27,11 @@ __all__ = [
 ]
 
 
-class ActionError(FacilityError):
+class ActionError(Invalid):
     """An action is malformed; the message names the field and what to send."""
 
 
-class ActionNotFound(ActionError):
+class ActionNotFound(ActionError, NotFound):
     """No action with that id."""
 
 

@@ -8,13 +8,11 @@ list open surveys and answer one (requesters above all). Errors: unknown site, s
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, HTTPException, Path, Query, status
+from fastapi import APIRouter, Path, Query, status
 from fastapi.responses import HTMLResponse
 
-from facility.core.errors import ConfigError
 from maintenance.people.deps import Caller, ContextDep, CurrentUser, SessionDep, require_roles
 from maintenance.review import actions, surveys
 from maintenance.review import service as reviews
@@ -48,34 +46,17 @@ MonthQuery = Annotated[
 Manager = Annotated[Caller, require_roles(Role.ADMIN, Role.MANAGER)]
 
 
-def _call(function: Callable[[], T]) -> T:
-    """Service errors → HTTP: not found 404, refused now 409, malformed 422."""
-    try:
-        return function()
-    except (actions.ActionNotFound, surveys.SurveyNotFound) as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except surveys.SurveyClosed as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    except reviews.ReviewError as exc:
-        code = 404 if "does not exist" in str(exc) else 422
-        raise HTTPException(code, str(exc)) from exc
-    except (actions.ActionError, surveys.SurveyError, ConfigError) as exc:
-        raise HTTPException(422, str(exc)) from exc
-
-
 # -- the review ----------------------------------------------------------------------------------
 def _review(
     session: SessionDep, context: ContextDep, site: str, month: str, technicians: bool
 ) -> MonthlyReview:
-    return _call(
-        lambda: reviews.monthly_review(
-            session,
-            site=site,
-            month=month,
-            now=context.clock(),
-            readings=context.readings,
-            include_technicians=technicians,
-        )
+    return reviews.monthly_review(
+        session,
+        site=site,
+        month=month,
+        now=context.clock(),
+        readings=context.readings,
+        include_technicians=technicians,
     )
 
 
@@ -120,18 +101,16 @@ def create_improvement_action(
     body: ImprovementActionCreate, caller: Manager, session: SessionDep, context: ContextDep
 ) -> ImprovementActionPublic:
     """Record an action decided in a review: what, who owns it, by when."""
-    action = _call(
-        lambda: actions.create_action(
-            session,
-            site=body.site,
-            period=body.period,
-            title=body.title,
-            description=body.description,
-            owner=body.owner,
-            due_on=body.due_on,
-            actor=caller.username,
-            now=context.clock(),
-        )
+    action = actions.create_action(
+        session,
+        site=body.site,
+        period=body.period,
+        title=body.title,
+        description=body.description,
+        owner=body.owner,
+        due_on=body.due_on,
+        actor=caller.username,
+        now=context.clock(),
     )
     return _action(session, action)
 
@@ -147,10 +126,8 @@ def list_improvement_actions(
     offset: Offset = 0,
 ) -> ActionsPage:
     """Actions by site, review month and status, earliest due first."""
-    items, total = _call(
-        lambda: actions.list_actions(
-            session, site=site, period=period, status=status_, limit=limit, offset=offset
-        )
+    items, total = actions.list_actions(
+        session, site=site, period=period, status=status_, limit=limit, offset=offset
     )
     return ActionsPage(items=[_action(session, a) for a in items], total=total)
 
@@ -159,7 +136,7 @@ def list_improvement_actions(
 def get_improvement_action(
     action_id: IdPath, _: Manager, session: SessionDep
 ) -> ImprovementActionPublic:
-    return _action(session, _call(lambda: actions.get_action(session, action_id=action_id)))
+    return _action(session, (actions.get_action(session, action_id=action_id)))
 
 
 @router.patch("/improvement-actions/{action_id}")
@@ -171,13 +148,11 @@ def update_improvement_action(
     context: ContextDep,
 ) -> ImprovementActionPublic:
     """Change an action; ``status`` done/dropped closes it (the server stamps ``closed_at``)."""
-    action = _call(
-        lambda: actions.update_action(
-            session,
-            action_id=action_id,
-            now=context.clock(),
-            **body.model_dump(exclude_unset=True, exclude_none=True),
-        )
+    action = actions.update_action(
+        session,
+        action_id=action_id,
+        now=context.clock(),
+        **body.model_dump(exclude_unset=True, exclude_none=True),
     )
     return _action(session, action)
 
@@ -202,18 +177,16 @@ def create_survey(
     body: SurveyCreate, caller: Manager, session: SessionDep, context: ContextDep
 ) -> SurveyPublic:
     """A survey for a site and period: 1-20 questions of kind rating (1-5), choice or text."""
-    survey = _call(
-        lambda: surveys.create_survey(
-            session,
-            site=body.site,
-            title=body.title,
-            questions=body.questions,
-            opens_on=body.opens_on,
-            closes_on=body.closes_on,
-            anonymous=body.anonymous,
-            actor=caller.username,
-            now=context.clock(),
-        )
+    survey = surveys.create_survey(
+        session,
+        site=body.site,
+        title=body.title,
+        questions=body.questions,
+        opens_on=body.opens_on,
+        closes_on=body.closes_on,
+        anonymous=body.anonymous,
+        actor=caller.username,
+        now=context.clock(),
     )
     return _survey(session, survey)
 
@@ -233,7 +206,7 @@ def list_surveys(
 
 @router.get("/surveys/{survey_id}")
 def get_survey(survey_id: IdPath, _: CurrentUser, session: SessionDep) -> SurveyPublic:
-    return _survey(session, _call(lambda: surveys.get_survey(session, survey_id=survey_id)))
+    return _survey(session, (surveys.get_survey(session, survey_id=survey_id)))
 
 
 @router.post("/surveys/{survey_id}/responses", status_code=status.HTTP_201_CREATED)
@@ -246,14 +219,12 @@ def answer_survey(
 ) -> SurveyResponsePublic:
     """Answer a survey while it is open; a named survey takes one answer per user, an
     anonymous one stores no name (and so cannot refuse a second answer)."""
-    response: SurveyResponse = _call(
-        lambda: surveys.submit_response(
-            session,
-            survey_id=survey_id,
-            respondent=caller.username,
-            answers=body.answers,
-            now=context.clock(),
-        )
+    response: SurveyResponse = surveys.submit_response(
+        session,
+        survey_id=survey_id,
+        respondent=caller.username,
+        answers=body.answers,
+        now=context.clock(),
     )
     return SurveyResponsePublic(
         id=response.id,
@@ -266,4 +237,4 @@ def answer_survey(
 @router.get("/surveys/{survey_id}/results")
 def get_survey_results(survey_id: IdPath, _: Manager, session: SessionDep) -> SurveyResults:
     """Per question: count, mean and 1-5 distribution, choice counts, or the free answers."""
-    return _call(lambda: surveys.survey_results(session, survey_id=survey_id))
+    return surveys.survey_results(session, survey_id=survey_id)

@@ -32,7 +32,7 @@ import sqlalchemy as sa
 import yaml
 from sqlalchemy.orm import Session, selectinload
 
-from facility.core.errors import ConfigError, FacilityError
+from facility.core.errors import ConfigError, Invalid, NotFound
 from facility.core.types import ReadingStore
 from maintenance.assets.models import Asset, Device
 from maintenance.insights.kpis import KpiFilter, compute_kpis, resolution_sla
@@ -91,8 +91,12 @@ MAX_ENERGY_POINTS = 200_000
 ENERGY_LOOKBACK = timedelta(days=2)
 
 
-class ReviewError(FacilityError):
+class ReviewError(Invalid):
     """The review cannot be made as asked (bad month, unknown site); the message says why."""
+
+
+class ReviewSiteNotFound(ReviewError, NotFound):
+    """The review was asked for a site that does not exist."""
 
 
 # -- months --------------------------------------------------------------------------------------
@@ -476,7 +480,9 @@ def _energy(
 def _site(session: Session, code: str) -> tuple[Site, ZoneInfo]:
     site = session.scalar(sa.select(Site).where(Site.code == code))
     if site is None:
-        raise ReviewError(f"site {code[:64]!r} does not exist; check the site code (case matters)")
+        raise ReviewSiteNotFound(
+            f"site {code[:64]!r} does not exist; check the site code (case matters)"
+        )
     try:
         zone = ZoneInfo(site.timezone or "UTC")
     except (ZoneInfoNotFoundError, ValueError):

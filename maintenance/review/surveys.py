@@ -24,7 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from facility.core.errors import FacilityError
+from facility.core.errors import Conflict, Invalid, NotFound
 from maintenance.review.models import Survey, SurveyResponse
 from maintenance.review.schemas import QuestionResult, SurveyResults
 from maintenance.sites.models import Site
@@ -60,15 +60,15 @@ KINDS = ("rating", "choice", "text")
 _KEY = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
 
 
-class SurveyError(FacilityError):
+class SurveyError(Invalid):
     """A survey or an answer is malformed; the message names the question and what to send."""
 
 
-class SurveyNotFound(SurveyError):
+class SurveyNotFound(SurveyError, NotFound):
     """No survey with that id."""
 
 
-class SurveyClosed(SurveyError):
+class SurveyClosed(SurveyError, Conflict):
     """The survey is not open on the day of the answer, or this user already answered."""
 
 

@@ -7,10 +7,9 @@ Everyone signed in reads; admins and managers create sites and change their name
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, HTTPException, Path, status
+from fastapi import APIRouter, Path, status
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
 from maintenance.people.deps import Caller, CurrentUser, SessionDep, require_roles
@@ -54,17 +53,6 @@ class SitePublic(BaseModel):
     assets: int
 
 
-def _call(function: Callable[[], T]) -> T:
-    try:
-        return function()
-    except sites.SiteNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except sites.SiteConflict as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    except sites.SiteError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
-
-
 def _public(session: SessionDep, site: Site) -> SitePublic:
     summary = sites.summarise(session, site)
     return SitePublic(
@@ -83,23 +71,19 @@ def list_sites(session: SessionDep, _: CurrentUser) -> list[SitePublic]:
 
 @router.post("/sites", status_code=status.HTTP_201_CREATED)
 def create_site(body: SiteCreate, session: SessionDep, _: Manager) -> SitePublic:
-    site = _call(
-        lambda: sites.create_site(session, code=body.code, name=body.name, timezone=body.timezone)
-    )
+    site = sites.create_site(session, code=body.code, name=body.name, timezone=body.timezone)
     session.commit()
     return _public(session, site)
 
 
 @router.get("/sites/{code}")
 def get_site(code: CodePath, session: SessionDep, _: CurrentUser) -> SitePublic:
-    return _public(session, _call(lambda: sites.get_site(session, code=code)))
+    return _public(session, (sites.get_site(session, code=code)))
 
 
 @router.patch("/sites/{code}")
 def update_site(code: CodePath, body: SiteUpdate, session: SessionDep, _: Manager) -> SitePublic:
     """Rename the site or set its time zone; from then on SLAs, PM and reviews use the new zone."""
-    site = _call(
-        lambda: sites.update_site(session, code=code, name=body.name, timezone=body.timezone)
-    )
+    site = sites.update_site(session, code=code, name=body.name, timezone=body.timezone)
     session.commit()
     return _public(session, site)

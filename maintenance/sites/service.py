@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from facility.core.errors import FacilityError
+from facility.core.errors import Conflict, Invalid, NotFound
 from maintenance.sites.models import Site
 
 __all__ = [
@@ -44,15 +44,15 @@ _CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
 _ASSETS = sa.table("assets", sa.column("site_id"))
 
 
-class SiteError(FacilityError):
+class SiteError(Invalid):
     """A site request is malformed (HTTP 422)."""
 
 
-class SiteNotFound(SiteError):
+class SiteNotFound(SiteError, NotFound):
     """No site has the given code (HTTP 404)."""
 
 
-class SiteConflict(SiteError):
+class SiteConflict(SiteError, Conflict):
     """A site with that code exists already (HTTP 409)."""
 
 

@@ -11,7 +11,6 @@ unknown 404, role 403, a move the qualification machine refuses 409, malformed 4
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, TypeVar
 
 from fastapi import APIRouter, HTTPException, Path, Query, status
@@ -47,21 +46,6 @@ Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=2**31 - 1)]
 Manager = Annotated[Caller, require_roles(Role.ADMIN, Role.MANAGER)]
 Staff = Annotated[Caller, require_roles(Role.ADMIN, Role.MANAGER, Role.TECH)]
-
-
-def _call(function: Callable[[], T]) -> T:
-    """Run a service call and turn its errors into the API's status codes."""
-    try:
-        return function()
-    except directory.SupplierNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except PermissionError as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
-    except (directory.InvalidQualification, directory.NotQualified) as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    except directory.SupplierError as exc:
-        code = status.HTTP_409_CONFLICT if " exists" in str(exc) else 422
-        raise HTTPException(code, str(exc)) from exc
 
 
 # -- directory ------------------------------------------------------------------------------------
@@ -102,20 +86,18 @@ def create_supplier(
     body: SupplierCreate, session: SessionDep, context: ContextDep, caller: Manager
 ) -> SupplierPublic:
     """Register a company; it starts as a ``candidate`` and needs qualifying before work."""
-    supplier = _call(
-        lambda: directory.create_supplier(
-            session,
-            code=body.code,
-            name=body.name,
-            kind=body.kind,
-            categories=body.categories,
-            contact_name=body.contact_name,
-            email=body.email,
-            phone=body.phone,
-            notes=body.notes,
-            actor=caller.username,
-            now=context.clock(),
-        )
+    supplier = directory.create_supplier(
+        session,
+        code=body.code,
+        name=body.name,
+        kind=body.kind,
+        categories=body.categories,
+        contact_name=body.contact_name,
+        email=body.email,
+        phone=body.phone,
+        notes=body.notes,
+        actor=caller.username,
+        now=context.clock(),
     )
     return SupplierPublic.model_validate(supplier)
 
@@ -139,9 +121,7 @@ def get_expiring_certificates(
     session: SessionDep, context: ContextDep, caller: Manager, days: Days = 30
 ) -> list[CertificateAlertPublic]:
     """Certificates expiring within ``days`` days, and those already expired, soonest first."""
-    alerts = _call(
-        lambda: directory.expiring_certificates(session, within_days=days, now=context.clock())
-    )
+    alerts = directory.expiring_certificates(session, within_days=days, now=context.clock())
     return [_alert(a) for a in alerts]
 
 
@@ -156,9 +136,7 @@ def post_certificate_warnings(
         a.certificate.id: a
         for a in directory.expiring_certificates(session, within_days=days, now=now)
     }
-    messages = _call(
-        lambda: directory.warn_expiring_certificates(session, within_days=days, now=now)
-    )
+    messages = directory.warn_expiring_certificates(session, within_days=days, now=now)
     # a certificate added between the two reads is warned but not listed; the next run lists it
     warned = [before.get(m.payload["certificate"]["id"]) for m in messages]
     return WarningsPublic(window_days=days, warned=[_alert(a) for a in warned if a is not None])
@@ -167,7 +145,7 @@ def post_certificate_warnings(
 # -- one supplier ---------------------------------------------------------------------------------
 @router.get("/suppliers/{code}")
 def get_supplier(code: CodePath, session: SessionDep, caller: Staff) -> SupplierPublic:
-    return SupplierPublic.model_validate(_call(lambda: directory.get_supplier(session, code=code)))
+    return SupplierPublic.model_validate(directory.get_supplier(session, code=code))
 
 
 @router.patch("/suppliers/{code}")
@@ -179,7 +157,7 @@ def update_supplier(
     nulls = sorted(k for k, v in changes.items() if v is None and k != "email")
     if nulls:
         raise HTTPException(422, f"{', '.join(nulls)} cannot be null; leave a field out to keep it")
-    supplier = _call(lambda: directory.update_supplier(session, code=code, changes=changes))
+    supplier = directory.update_supplier(session, code=code, changes=changes)
     return SupplierPublic.model_validate(supplier)
 
 
@@ -192,15 +170,13 @@ def change_status(
     caller: Manager,
 ) -> SupplierPublic:
     """Qualify, suspend, reinstate or remove (with a reason); 409 names the allowed moves."""
-    supplier = _call(
-        lambda: directory.change_status(
-            session,
-            code=code,
-            to=body.status,
-            actor=caller.actor,
-            reason=body.reason,
-            now=context.clock(),
-        )
+    supplier = directory.change_status(
+        session,
+        code=code,
+        to=body.status,
+        actor=caller.actor,
+        reason=body.reason,
+        now=context.clock(),
     )
     return SupplierPublic.model_validate(supplier)
 
@@ -209,14 +185,14 @@ def change_status(
 def get_status_history(
     code: CodePath, session: SessionDep, caller: Manager
 ) -> list[StatusChangePublic]:
-    rows = _call(lambda: directory.status_history(session, code=code))
+    rows = directory.status_history(session, code=code)
     return [StatusChangePublic.model_validate(r) for r in rows]
 
 
 @router.delete("/suppliers/{code}/flag")
 def clear_flag(code: CodePath, session: SessionDep, caller: Manager) -> SupplierPublic:
     """A manager has reviewed a flagged company: clear its review flag."""
-    supplier = _call(lambda: directory.clear_flag(session, code=code, actor=caller.actor))
+    supplier = directory.clear_flag(session, code=code, actor=caller.actor)
     return SupplierPublic.model_validate(supplier)
 
 
@@ -224,7 +200,7 @@ def clear_flag(code: CodePath, session: SessionDep, caller: Manager) -> Supplier
 def list_certificates(
     code: CodePath, session: SessionDep, caller: Staff
 ) -> list[CertificatePublic]:
-    rows = _call(lambda: directory.list_certificates(session, code=code))
+    rows = directory.list_certificates(session, code=code)
     return [CertificatePublic.model_validate(c) for c in rows]
 
 
@@ -236,23 +212,21 @@ def add_certificate(
     context: ContextDep,
     caller: Manager,
 ) -> CertificatePublic:
-    certificate = _call(
-        lambda: directory.add_certificate(
-            session,
-            code=code,
-            name=body.name,
-            number=body.number,
-            issued_on=body.issued_on,
-            expires_on=body.expires_on,
-            now=context.clock(),
-        )
+    certificate = directory.add_certificate(
+        session,
+        code=code,
+        name=body.name,
+        number=body.number,
+        issued_on=body.issued_on,
+        expires_on=body.expires_on,
+        now=context.clock(),
     )
     return CertificatePublic.model_validate(certificate)
 
 
 @router.get("/suppliers/{code}/contracts")
 def list_contracts(code: CodePath, session: SessionDep, caller: Manager) -> list[ContractPublic]:
-    rows = _call(lambda: directory.list_contracts(session, code=code))
+    rows = directory.list_contracts(session, code=code)
     return [ContractPublic.model_validate(c) for c in rows]
 
 
@@ -266,23 +240,19 @@ def add_contract(
 ) -> ContractPublic:
     """A contract with scope, period, value and its own SLA targets (hours), which replace the
     priority defaults on orders outsourced while it is in force."""
-    contract = _call(
-        lambda: directory.add_contract(
-            session,
-            supplier_code=code,
-            code=body.code,
-            title=body.title,
-            scope=body.scope,
-            starts_on=body.starts_on,
-            ends_on=body.ends_on,
-            annual_value=body.annual_value,
-            response_target_h=None
-            if body.response_target_h is None
-            else float(body.response_target_h),
-            resolution_target_h=None
-            if body.resolution_target_h is None
-            else float(body.resolution_target_h),
-            now=context.clock(),
-        )
+    contract = directory.add_contract(
+        session,
+        supplier_code=code,
+        code=body.code,
+        title=body.title,
+        scope=body.scope,
+        starts_on=body.starts_on,
+        ends_on=body.ends_on,
+        annual_value=body.annual_value,
+        response_target_h=None if body.response_target_h is None else float(body.response_target_h),
+        resolution_target_h=None
+        if body.resolution_target_h is None
+        else float(body.resolution_target_h),
+        now=context.clock(),
     )
     return ContractPublic.model_validate(contract)

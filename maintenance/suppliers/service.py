@@ -32,7 +32,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from facility.core.errors import FacilityError
+from facility.core.errors import Conflict, Forbidden, Invalid, NotFound
 from maintenance.notifications.models import OutboxMessage
 from maintenance.shared.actors import Actor
 from maintenance.shared.vocabulary import Role
@@ -94,19 +94,23 @@ SERVICE_KINDS = frozenset({SupplierKind.CONTRACTOR, SupplierKind.BOTH})
 _EDITABLE = frozenset({"name", "kind", "categories", "contact_name", "email", "phone", "notes"})
 
 
-class SupplierError(FacilityError):
+class SupplierError(Invalid):
     """A directory request is malformed or refers to something unknown."""
 
 
-class SupplierNotFound(SupplierError):
+class SupplierNotFound(SupplierError, NotFound):
     """No supplier has the given code or id."""
 
 
-class InvalidQualification(SupplierError):
+class SupplierConflict(SupplierError, Conflict):
+    """A supplier or contract with that code exists already."""
+
+
+class InvalidQualification(SupplierError, Conflict):
     """The qualification machine does not allow this move."""
 
 
-class NotQualified(SupplierError):
+class NotQualified(SupplierError, Conflict):
     """The company is not qualified (or not of the right kind) for new work."""
 
 
@@ -161,7 +165,7 @@ def create_supplier(
         session.flush()
     except IntegrityError:
         session.rollback()
-        raise SupplierError(f"a supplier with code {code[:64]!r} exists") from None
+        raise SupplierConflict(f"a supplier with code {code[:64]!r} exists") from None
     session.add(
         SupplierStatusChange(
             supplier_id=supplier.id,
@@ -240,13 +244,13 @@ def change_status(
     """Move a company through the qualification machine (managers and admins).
 
     Raises:
-        PermissionError: the caller is not a manager or admin.
+        Forbidden: the caller is not a manager or admin.
         InvalidQualification: the move is not in :data:`TRANSITIONS` (names those that are).
         SupplierError: a suspension or removal without a reason.
     """
     now = now or datetime.now(UTC)
     if actor.role not in _MANAGERS:
-        raise PermissionError("qualification decisions need the manager or admin role")
+        raise Forbidden("qualification decisions need the manager or admin role")
     supplier = session.scalar(
         sa.select(Supplier)
         .where(Supplier.code == code)
@@ -311,7 +315,7 @@ def require_qualified(
 def clear_flag(session: Session, *, code: str, actor: Actor) -> Supplier:
     """A manager has looked at a flagged supplier: clear the review flag."""
     if actor.role not in _MANAGERS:
-        raise PermissionError("clearing a review flag needs the manager or admin role")
+        raise Forbidden("clearing a review flag needs the manager or admin role")
     supplier = get_supplier(session, code=code)
     supplier.flagged_for_review_at = None
     session.commit()
@@ -504,7 +508,7 @@ def add_contract(
         session.commit()
     except IntegrityError:
         session.rollback()
-        raise SupplierError(f"a contract with code {code[:64]!r} exists") from None
+        raise SupplierConflict(f"a contract with code {code[:64]!r} exists") from None
     return contract
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from sqlalchemy.orm import Session
 
-from facility.core.errors import WorkOrderError
+from facility.core.errors import Conflict, TooLarge, UnsupportedMedia, WorkOrderError
 from maintenance.shared.files import (
     MAX_FILE_BYTES,
     filename_problem,
@@ -45,11 +45,19 @@ _TYPES = {
 
 
 class AttachmentRejected(WorkOrderError):
-    """The upload is too big, of a type we do not keep, or has an unsafe name (HTTP 4xx)."""
+    """The upload has an unsafe name or is empty (422); the subclasses say what else."""
 
-    def __init__(self, message: str, *, status: int = 422) -> None:
-        super().__init__(message)
-        self.status = status
+
+class AttachmentTooLarge(AttachmentRejected, TooLarge):
+    """The file is over its size limit (413)."""
+
+
+class AttachmentTypeRejected(AttachmentRejected, UnsupportedMedia):
+    """The file is not of a type we keep, judged from its bytes (415)."""
+
+
+class TooManyAttachments(AttachmentRejected, Conflict):
+    """The order already keeps as many attachments as it may (409)."""
 
 
 def check_filename(name: str) -> str:
@@ -65,8 +73,8 @@ def sniff_type(head: bytes) -> str:
     content_type = sniff_photo_type(head)
     if content_type is not None:
         return content_type
-    raise AttachmentRejected(
-        "only JPEG, PNG or WebP photos are accepted (checked from the content)", status=415
+    raise AttachmentTypeRejected(
+        "only JPEG, PNG or WebP photos are accepted (checked from the content)"
     )
 
 
@@ -90,16 +98,13 @@ def store_attachment(
     """Write the bytes and the row; the caller commits (and audits)."""
     check_filename(filename)
     if len(content) > MAX_ATTACHMENT_BYTES:
-        raise AttachmentRejected(
-            f"the file is over {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MiB; send a smaller photo",
-            status=413,
+        raise AttachmentTooLarge(
+            f"the file is over {MAX_ATTACHMENT_BYTES // (1024 * 1024)} MiB; send a smaller photo"
         )
     if not content:
         raise AttachmentRejected("the file is empty")
     if len(order.attachments) >= MAX_ATTACHMENTS_PER_ORDER:
-        raise AttachmentRejected(
-            f"an order keeps at most {MAX_ATTACHMENTS_PER_ORDER} attachments", status=409
-        )
+        raise TooManyAttachments(f"an order keeps at most {MAX_ATTACHMENTS_PER_ORDER} attachments")
     content_type = sniff_type(content[:16])
     stored_name = generated_name(_TYPES[content_type])
     write_new(root / str(order.id), stored_name, content)

@@ -8,12 +8,16 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from facility.core.errors import WorkOrderError
+from facility.core.errors import Conflict, WorkOrderError
 from maintenance.work_orders.models import ChecklistTemplate
 
 __all__ = ["ITEM_KINDS", "create_template", "list_templates"]
 
 ITEM_KINDS = ("pass_fail", "number", "text", "photo")
+
+
+class ChecklistExists(WorkOrderError, Conflict):
+    """A checklist template with that name exists already."""
 
 
 def create_template(
@@ -38,7 +42,7 @@ def create_template(
         with session.begin_nested():
             session.add(template)
     except IntegrityError as exc:
-        raise WorkOrderError(f"a checklist named {name[:80]!r} exists already") from exc
+        raise ChecklistExists(f"a checklist named {name[:80]!r} exists already") from exc
     session.commit()
     return template
 

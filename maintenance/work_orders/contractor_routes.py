@@ -12,15 +12,12 @@ malformed 422.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Annotated, TypeVar
 
-from fastapi import APIRouter, HTTPException, Path, status
+from fastapi import APIRouter, Path, status
 
-from facility.core.errors import InvalidTransition, WorkOrderError, WorkOrderNotFound
 from maintenance.people.deps import Caller, ContextDep, CurrentUser, SessionDep, require_roles
 from maintenance.shared.vocabulary import Role
-from maintenance.suppliers import service as directory
 from maintenance.work_orders import labour, outsourcing
 from maintenance.work_orders.routes import to_public
 from maintenance.work_orders.schemas import (
@@ -42,21 +39,6 @@ Manager = Annotated[Caller, require_roles(Role.ADMIN, Role.MANAGER)]
 Worker = Annotated[Caller, require_roles(Role.ADMIN, Role.MANAGER, Role.TECH, Role.CONTRACTOR)]
 
 
-def _call(function: Callable[[], T]) -> T:
-    """Run a service call and turn its errors into the API's status codes."""
-    try:
-        return function()
-    except (directory.SupplierNotFound, WorkOrderNotFound) as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except PermissionError as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
-    except (directory.InvalidQualification, directory.NotQualified, InvalidTransition) as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    except (directory.SupplierError, WorkOrderError) as exc:
-        code = status.HTTP_409_CONFLICT if " exists" in str(exc) else 422
-        raise HTTPException(code, str(exc)) from exc
-
-
 @router.post("/{work_order_id}/contractor")
 def outsource_work_order(
     work_order_id: IdPath,
@@ -67,15 +49,13 @@ def outsource_work_order(
 ) -> WorkOrderPublic:
     """Outsource an open order to a qualified contractor (``null`` takes it back in-house);
     the contract in force sets its SLA targets. Recorded in the order's audit trail."""
-    order = _call(
-        lambda: outsourcing.outsource_work_order(
-            session,
-            work_order_id=work_order_id,
-            supplier_code=body.contractor,
-            actor=caller.actor,
-            note=body.note,
-            now=context.clock(),
-        )
+    order = outsourcing.outsource_work_order(
+        session,
+        work_order_id=work_order_id,
+        supplier_code=body.contractor,
+        actor=caller.actor,
+        note=body.note,
+        now=context.clock(),
     )
     return to_public(order, caller=caller, team=team_of(session, caller.actor), full=True)
 
@@ -83,9 +63,7 @@ def outsource_work_order(
 @router.get("/{work_order_id}/labour")
 def get_labour(work_order_id: IdPath, session: SessionDep, caller: CurrentUser) -> LabourPublic:
     """Time booked on an order, its total hours and cost (for whoever can see the order)."""
-    summary = _call(
-        lambda: labour.list_labour(session, work_order_id=work_order_id, actor=caller.actor)
-    )
+    summary = labour.list_labour(session, work_order_id=work_order_id, actor=caller.actor)
     return LabourPublic(
         work_order_id=work_order_id,
         entries=[LabourEntryPublic.model_validate(e) for e in summary.entries],
@@ -104,16 +82,14 @@ def post_labour(
 ) -> LabourEntryPublic:
     """Book hours on an order: a technician their own on their orders, a contractor's staff on
     their company's orders (naming the worker), managers on any."""
-    entry = _call(
-        lambda: labour.record_labour(
-            session,
-            work_order_id=work_order_id,
-            actor=caller.actor,
-            hours=body.hours,
-            worker=body.worker,
-            hourly_rate=body.hourly_rate,
-            note=body.note,
-            now=context.clock(),
-        )
+    entry = labour.record_labour(
+        session,
+        work_order_id=work_order_id,
+        actor=caller.actor,
+        hours=body.hours,
+        worker=body.worker,
+        hourly_rate=body.hourly_rate,
+        note=body.note,
+        now=context.clock(),
     )
     return LabourEntryPublic.model_validate(entry)

@@ -22,7 +22,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from facility.core.errors import WorkOrderError
+from facility.core.errors import Forbidden, WorkOrderError
 from maintenance.people.models import User
 from maintenance.shared.actors import Actor
 from maintenance.shared.vocabulary import Role
@@ -48,23 +48,23 @@ def _bookable(
     """The order if the caller may book on it, and the caller's company (contractors).
 
     Raises WorkOrderNotFound when the caller cannot see the order (no existence leak) and
-    PermissionError when they can see it but it is not theirs to book on.
+    Forbidden when they can see it but it is not theirs to book on.
     """
     order = get_work_order(session, work_order_id=work_order_id, actor=actor)
     company: int | None = None
     if actor.role is Role.TECH:
         team = team_of(session, actor)
         if order.assignee != actor.username and (team is None or order.team != team):
-            raise PermissionError(
+            raise Forbidden(
                 f"work order {work_order_id} is not assigned to you or your team; "
                 "ask a manager to assign it first"
             )
     elif actor.role is Role.CONTRACTOR:
         company = _company(session, actor)
         if company is None or order.contractor_id != company:
-            raise PermissionError(f"work order {work_order_id} is not outsourced to your company")
+            raise Forbidden(f"work order {work_order_id} is not outsourced to your company")
     elif actor.role not in _MANAGERS:
-        raise PermissionError("booking on orders needs the tech, contractor, manager or admin role")
+        raise Forbidden("booking on orders needs the tech, contractor, manager or admin role")
     if order.status not in OPEN_STATES:
         raise WorkOrderError(
             f"work order {work_order_id} is {order.status.value}; time and parts go on open orders"
@@ -95,7 +95,7 @@ def record_labour(
         if not who:
             raise WorkOrderError("name the worker (or leave it out to book your own time)")
         if actor.role is Role.TECH and who != actor.username:
-            raise PermissionError("technicians book their own time; a manager books for others")
+            raise Forbidden("technicians book their own time; a manager books for others")
         entry = LabourEntry(
             work_order_id=order.id,
             worker=who,

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from facility.core.errors import WorkOrderNotFound
+from facility.core.errors import Forbidden, WorkOrderNotFound
 from maintenance.people.models import User
 from maintenance.shared.actors import Actor
 from maintenance.shared.vocabulary import Role
@@ -63,7 +63,7 @@ def outsource_work_order(
     """
     now = now or datetime.now(UTC)
     if actor.role not in _MANAGERS:
-        raise PermissionError("outsourcing work orders needs the manager or admin role")
+        raise Forbidden("outsourcing work orders needs the manager or admin role")
     order = session.scalar(
         sa.select(WorkOrder)
         .where(WorkOrder.id == work_order_id)

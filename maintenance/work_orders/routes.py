@@ -6,7 +6,7 @@ not allow it 409 (the message names the actions that are allowed), malformed req
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Annotated, Literal, TypeVar
 
 from fastapi import (
@@ -23,13 +23,11 @@ from fastapi import (
 )
 from fastapi.responses import FileResponse, StreamingResponse
 
-from facility.core.errors import InvalidTransition, WorkOrderError, WorkOrderNotFound
 from maintenance.people.deps import Caller, ContextDep, CurrentUser, SessionDep, parse_time
 from maintenance.shared.vocabulary import Priority, Role
 from maintenance.work_orders import service
 from maintenance.work_orders.attachments import (
     MAX_ATTACHMENT_BYTES,
-    AttachmentRejected,
     attachment_path,
     store_attachment,
 )
@@ -58,22 +56,6 @@ router = APIRouter(prefix="/work-orders", tags=["work orders"])
 T = TypeVar("T")
 #: Ids are 32-bit on every backend; a larger number is a client error, not a database error.
 IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
-
-
-def _call(function: Callable[[], T]) -> T:
-    """Run a service call and turn its errors into the API's status codes."""
-    try:
-        return function()
-    except WorkOrderNotFound as exc:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, str(exc)) from exc
-    except InvalidTransition as exc:
-        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
-    except PermissionError as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from exc
-    except AttachmentRejected as exc:
-        raise HTTPException(exc.status, str(exc)) from exc
-    except WorkOrderError as exc:
-        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
 
 
 def to_public(
@@ -299,9 +281,7 @@ def get_work_order(
     work_order_id: IdPath, session: SessionDep, caller: CurrentUser
 ) -> WorkOrderPublic:
     """One work order with its audit trail, checklist and attachments."""
-    order = _call(
-        lambda: service.get_work_order(session, work_order_id=work_order_id, actor=caller.actor)
-    )
+    order = service.get_work_order(session, work_order_id=work_order_id, actor=caller.actor)
     return to_public(order, caller=caller, team=service.team_of(session, caller.actor), full=True)
 
 
@@ -332,23 +312,21 @@ def create_work_order(
     )
     if not body.asset and not body.location:
         raise HTTPException(422, "say where the problem is: give an asset or a location")
-    order, created = _call(
-        lambda: service.create_work_order(
-            session,
-            title=body.title,
-            description=body.description,
-            priority=body.priority,
-            asset_code=body.asset,
-            location=body.location,
-            order_type=order_type,
-            source=WorkOrderSource.REQUEST if is_request else WorkOrderSource.API,
-            actor=caller.username,
-            idempotency_key=idempotency_key,
-            create_asset=False,
-            auto_assign=context.auto_assign and (is_request or caller.role is not Role.TECH),
-            now=context.clock(),
-            policy=context.policy,
-        )
+    order, created = service.create_work_order(
+        session,
+        title=body.title,
+        description=body.description,
+        priority=body.priority,
+        asset_code=body.asset,
+        location=body.location,
+        order_type=order_type,
+        source=WorkOrderSource.REQUEST if is_request else WorkOrderSource.API,
+        actor=caller.username,
+        idempotency_key=idempotency_key,
+        create_asset=False,
+        auto_assign=context.auto_assign and (is_request or caller.role is not Role.TECH),
+        now=context.clock(),
+        policy=context.policy,
     )
     if not created:
         response.status_code = status.HTTP_200_OK
@@ -367,17 +345,15 @@ def record_checklist_item(
 ) -> WorkOrderPublic:
     """Record a checklist item's result (the order must be in progress). A failed item in an
     inspection opens a linked corrective order on the same asset."""
-    order = _call(
-        lambda: service.record_checklist_item(
-            session,
-            work_order_id=work_order_id,
-            item_id=item_id,
-            value=body.value,
-            actor=caller.username,
-            role=caller.role,
-            now=context.clock(),
-            policy=context.policy,
-        )
+    order = service.record_checklist_item(
+        session,
+        work_order_id=work_order_id,
+        item_id=item_id,
+        value=body.value,
+        actor=caller.username,
+        role=caller.role,
+        now=context.clock(),
+        policy=context.policy,
     )
     return to_public(order, caller=caller, team=service.team_of(session, caller.actor), full=True)
 
@@ -391,16 +367,14 @@ def rate_work_order(
     caller: CurrentUser,
 ) -> WorkOrderPublic:
     """Rate the repair 1-5 with a comment, once, after verification."""
-    order = _call(
-        lambda: service.rate_work_order(
-            session,
-            work_order_id=work_order_id,
-            rating=body.rating,
-            comment=body.comment,
-            actor=caller.username,
-            role=caller.role,
-            now=context.clock(),
-        )
+    order = service.rate_work_order(
+        session,
+        work_order_id=work_order_id,
+        rating=body.rating,
+        comment=body.comment,
+        actor=caller.username,
+        role=caller.role,
+        now=context.clock(),
     )
     return to_public(order, caller=caller, team=service.team_of(session, caller.actor), full=True)
 
@@ -418,20 +392,16 @@ def upload_attachment(
     root = context.attachments_dir
     if root is None:
         raise HTTPException(503, "attachments are not configured on this server")
-    order = _call(
-        lambda: service.get_work_order(session, work_order_id=work_order_id, actor=caller.actor)
-    )
+    order = service.get_work_order(session, work_order_id=work_order_id, actor=caller.actor)
     content = file.file.read(MAX_ATTACHMENT_BYTES + 1)
     name = filename or file.filename or "photo"
-    attachment = _call(
-        lambda: store_attachment(
-            session,
-            root=root,
-            order=order,
-            filename=name,
-            content=content,
-            uploaded_by=caller.username,
-        )
+    attachment = store_attachment(
+        session,
+        root=root,
+        order=order,
+        filename=name,
+        content=content,
+        uploaded_by=caller.username,
     )
     service.record_event(
         order,
@@ -457,13 +427,11 @@ def download_attachment(
     root = context.attachments_dir
     if root is None:
         raise HTTPException(503, "attachments are not configured on this server")
-    order = _call(
-        lambda: service.get_work_order(session, work_order_id=work_order_id, actor=caller.actor)
-    )
+    order = service.get_work_order(session, work_order_id=work_order_id, actor=caller.actor)
     attachment = next((a for a in order.attachments if a.id == attachment_id), None)
     if attachment is None:
         raise HTTPException(404, f"work order {work_order_id} has no attachment {attachment_id}")
-    path = _call(lambda: attachment_path(root, attachment))
+    path = attachment_path(root, attachment)
     if not path.is_file():
         raise HTTPException(410, "the attachment's file is missing on the server")
     return FileResponse(
@@ -495,18 +463,16 @@ def transition(
             status.HTTP_404_NOT_FOUND,
             f"unknown action {action[:40]!r}; actions: {', '.join(service.ACTIONS)}",
         )
-    order = _call(
-        lambda: service.transition(
-            session,
-            work_order_id=work_order_id,
-            action=action,
-            actor=caller.username,
-            role=caller.role,
-            note=body.note,
-            assignee=body.assignee,
-            team=body.team,
-            now=context.clock(),
-            policy=context.policy,
-        )
+    order = service.transition(
+        session,
+        work_order_id=work_order_id,
+        action=action,
+        actor=caller.username,
+        role=caller.role,
+        note=body.note,
+        assignee=body.assignee,
+        team=body.team,
+        now=context.clock(),
+        policy=context.policy,
     )
     return to_public(order, caller=caller, team=service.team_of(session, caller.actor), full=True)

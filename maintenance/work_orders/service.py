@@ -29,7 +29,7 @@ from prometheus_client import Counter
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session, object_session, selectinload
 
-from facility.core.errors import InvalidTransition, WorkOrderError, WorkOrderNotFound
+from facility.core.errors import Forbidden, InvalidTransition, WorkOrderError, WorkOrderNotFound
 from facility.core.types import Alert, AlertState, Reading, ReadingStore, Severity
 from maintenance.assets.models import Asset
 from maintenance.assets.register import ensure_asset
@@ -769,7 +769,7 @@ def transition(
 
     Raises:
         WorkOrderNotFound: no such order, or the caller may not see it.
-        PermissionError: the caller's role may not take this action on this order.
+        Forbidden: the caller's role may not take this action on this order.
         InvalidTransition: the order's state does not allow the action (names those it does).
         WorkOrderError: the action is malformed (unknown assignee, checklist incomplete).
     """
@@ -791,13 +791,13 @@ def transition(
         f"{r.value} (own orders)" for r in sorted(spec.owner_roles)
     ]
     if role not in spec.roles | spec.owner_roles:
-        raise PermissionError(
+        raise Forbidden(
             f"role {role.value!r} may not {action} work orders; allowed: {', '.join(roles)}"
         )
     if order.status not in spec.sources:
         raise InvalidTransition(order.status.value, action, actions_for(order, who, my_team))
     if not _may(spec, order, who, my_team):
-        raise PermissionError(
+        raise Forbidden(
             f"{actor!r} may not {action} work order {order.id}: it is not theirs"
             + (" or no longer new" if action == "cancel" else "")
             + f"; allowed: {', '.join(roles)}"
@@ -943,7 +943,7 @@ def record_checklist_item(
     if order is None:
         raise WorkOrderNotFound(f"work order {work_order_id} does not exist")
     if role not in _MANAGERS and not (role in _FIELD and _owns(order, who, my_team)):
-        raise PermissionError(
+        raise Forbidden(
             "only the assigned technician, the order's contractor or a manager records "
             "checklist items"
         )
@@ -1052,7 +1052,7 @@ def rate_work_order(
     if order is None:
         raise WorkOrderNotFound(f"work order {work_order_id} does not exist")
     if role not in _MANAGERS and not (role is Role.REQUESTER and order.created_by == actor):
-        raise PermissionError("only the requester who raised the order or a manager rates it")
+        raise Forbidden("only the requester who raised the order or a manager rates it")
     if not 1 <= rating <= 5:
         raise WorkOrderError("a rating is 1 to 5")
     if order.status not in (S.VERIFIED, S.CLOSED):

@@ -53,7 +53,9 @@ def test_demo_yields_a_work_order_within_a_minute_and_stops_cleanly_on_sigint(
     )
     try:
         wait_until(
-            lambda: httpx.get(f"{base_url}/healthz").status_code == 200, timeout_s=30, what="API up"
+            lambda: httpx.get(f"{base_url}/healthz", timeout=10).status_code == 200,
+            timeout_s=120,
+            what="API up",
         )
         headers = {"Authorization": f"Bearer {token(base_url)}"}
 
@@ -99,13 +101,14 @@ def test_demo_moves_to_the_next_free_port_when_the_default_is_busy(tmp_path: Pat
             def moved() -> bool:
                 for candidate in range(port + 1, port + 20):
                     try:
-                        if httpx.get(f"http://127.0.0.1:{candidate}/healthz").status_code == 200:
+                        url = f"http://127.0.0.1:{candidate}/healthz"
+                        if httpx.get(url, timeout=10).status_code == 200:
                             return True
                     except httpx.HTTPError:
                         continue
                 return False
 
-            wait_until(moved, timeout_s=30, interval_s=0.5, what="demo API on another port")
+            wait_until(moved, timeout_s=120, interval_s=0.5, what="demo API on another port")
         finally:
             process.send_signal(signal.SIGINT)
             _, stderr = process.communicate(timeout=90)

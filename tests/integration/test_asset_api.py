@@ -278,8 +278,9 @@ def test_hostile_csv_rows_are_all_reported_and_nothing_is_imported(api: ApiServe
             "/api/v1/assets/import", content=data, headers={"Content-Type": "text/csv"}
         )
         assert response.status_code == 422
-        detail = response.json()["detail"]
-        where = {(e["line"], e["column"]) for e in detail["errors"]}
+        problem = response.json()
+        assert response.headers["content-type"].startswith("application/problem+json")
+        where = {(e["line"], e["column"]) for e in problem["errors"]}
         assert where == {
             (3, "purchase_cost"),
             (4, "parent"),
@@ -288,8 +289,8 @@ def test_hostile_csv_rows_are_all_reported_and_nothing_is_imported(api: ApiServe
             (7, "name"),
             (8, "code"),
         }
-        assert all(e["reason"] for e in detail["errors"])
-        assert "nothing imported" in detail["message"]
+        assert all(e["reason"] for e in problem["errors"])
+        assert "nothing imported" in problem["detail"]
         assert _codes(manager) == before
 
 

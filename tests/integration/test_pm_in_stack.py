@@ -95,7 +95,7 @@ def test_a_failing_pass_is_logged_and_the_next_one_still_runs(
             raise RuntimeError("reading store hiccup")
         return original(*args, **kwargs)
 
-    monkeypatch.setattr(facility.app, "run_pm_scheduler", flaky)
+    monkeypatch.setattr(facility.app.stack, "run_pm_scheduler", flaky)
     stack = make_stack()
     _due_plan(stack)
     wait_until(lambda: len(_pm_orders(stack)) == 1, timeout_s=20, what="the PM order")
