@@ -16,7 +16,7 @@ from maintenance.assets.models import AssetStatus, Criticality
 from maintenance.assets.schemas import AssetStatusChangePublic
 from maintenance.insights.asset_figures import AssetFigures
 from maintenance.shared.base import InputModel, OutputModel
-from maintenance.suppliers.schemas import Number
+from maintenance.shared.fields import Number
 from maintenance.work_orders.models import WorkOrderStatus, WorkOrderType
 
 __all__ = [

@@ -18,8 +18,9 @@ from fastapi import APIRouter, Body, Path, Query
 from maintenance.insights import scorecards
 from maintenance.insights.schemas import ScorecardPublic, ScorecardsPage, ScoreRequest
 from maintenance.people.deps import Caller, ContextDep, SessionDep, require_roles
+from maintenance.shared.fields import CODE, PERIOD
 from maintenance.shared.vocabulary import Role
-from maintenance.suppliers.schemas import CODE, PERIOD, ReviewCreate, ReviewPublic
+from maintenance.suppliers.schemas import ReviewCreate, ReviewPublic
 
 __all__ = ["router"]
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, Field, StrictFloat, StrictInt
+from pydantic import BaseModel, BeforeValidator, Field
 
 from maintenance.inventory.models import StockCategory, StockMovementKind
 from maintenance.shared.base import InputModel, OutputModel
+from maintenance.shared.fields import MAX_AMOUNT, Id, Qty, json_number
+from maintenance.shared.fields import RecordCode as Code
 
 __all__ = [
     "AdjustmentCreate",
@@ -41,26 +43,6 @@ class PartsCreate(InputModel):
     quantity: Qty
 
 
-_MAX = Decimal("1e9")
-_CODE = r"^[A-Za-z0-9][A-Za-z0-9._/:-]{0,63}$"
-
-
-def _json_number(value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise ValueError("must be a JSON number")
-    return value
-
-
-Number = Annotated[StrictFloat | StrictInt, Field(allow_inf_nan=False)]
-Qty = Annotated[
-    Decimal,
-    BeforeValidator(_json_number),
-    Field(gt=0, le=_MAX, max_digits=13, decimal_places=3, allow_inf_nan=False),
-]
-Code = Annotated[str, Field(min_length=1, max_length=64, pattern=_CODE)]
-Id = Annotated[StrictInt, Field(ge=1, le=2**31 - 1)]
-
-
 # -- inventory ------------------------------------------------------------------------------------
 class StockItemCreate(InputModel):
     sku: Code
@@ -69,18 +51,18 @@ class StockItemCreate(InputModel):
     category: StockCategory
     unit_cost: Annotated[
         Decimal,
-        BeforeValidator(_json_number),
-        Field(ge=0, le=_MAX, max_digits=14, decimal_places=4, allow_inf_nan=False),
+        BeforeValidator(json_number),
+        Field(ge=0, le=MAX_AMOUNT, max_digits=14, decimal_places=4, allow_inf_nan=False),
     ] = Decimal(0)
     reorder_point: Annotated[
         Decimal,
-        BeforeValidator(_json_number),
-        Field(ge=0, le=_MAX, decimal_places=3, allow_inf_nan=False),
+        BeforeValidator(json_number),
+        Field(ge=0, le=MAX_AMOUNT, decimal_places=3, allow_inf_nan=False),
     ] = Decimal(0)
     reorder_qty: Annotated[
         Decimal,
-        BeforeValidator(_json_number),
-        Field(ge=0, le=_MAX, decimal_places=3, allow_inf_nan=False),
+        BeforeValidator(json_number),
+        Field(ge=0, le=MAX_AMOUNT, decimal_places=3, allow_inf_nan=False),
     ] = Decimal(0)
 
 
@@ -134,8 +116,8 @@ class AdjustmentCreate(InputModel):
     storeroom: Code
     delta: Annotated[
         Decimal,
-        BeforeValidator(_json_number),
-        Field(ge=-_MAX, le=_MAX, max_digits=13, decimal_places=3, allow_inf_nan=False),
+        BeforeValidator(json_number),
+        Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT, max_digits=13, decimal_places=3, allow_inf_nan=False),
     ]
     reason: str = Field(min_length=3, max_length=500)
 

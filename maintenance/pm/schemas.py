@@ -10,9 +10,10 @@ from pydantic import (
     Field,
 )
 
-from maintenance.inventory.schemas import Code, Id, Number, Qty
 from maintenance.pm.models import PmTriggerKind, ScheduleMode, TimeUnit
 from maintenance.shared.base import InputModel, OutputModel
+from maintenance.shared.fields import Id, Number, Qty
+from maintenance.shared.fields import RecordCode as Code
 
 __all__ = [
     "CompliancePublic",

@@ -21,9 +21,9 @@ from maintenance.purchasing.schemas import (
     PurchaseOrderReceive,
     PurchaseOrdersPage,
 )
+from maintenance.shared.fields import CODE
 from maintenance.shared.vocabulary import Role
 from maintenance.suppliers.models import Supplier
-from maintenance.suppliers.schemas import CODE
 
 __all__ = ["router"]
 

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 
 from maintenance.purchasing.models import PurchaseOrderStatus
 from maintenance.shared.base import InputModel
-from maintenance.suppliers.schemas import Code, Money, Qty
+from maintenance.shared.fields import Code, Money, Qty
 
 __all__ = [
     "PurchaseOrderCreate",

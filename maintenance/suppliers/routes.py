@@ -16,11 +16,11 @@ from typing import Annotated, TypeVar
 from fastapi import APIRouter, HTTPException, Path, Query, status
 
 from maintenance.people.deps import Caller, ContextDep, SessionDep, require_roles
+from maintenance.shared.fields import CODE
 from maintenance.shared.vocabulary import Role
 from maintenance.suppliers import service as directory
 from maintenance.suppliers.models import QualificationStatus, SupplierKind
 from maintenance.suppliers.schemas import (
-    CODE,
     CertificateAlertPublic,
     CertificateCreate,
     CertificatePublic,

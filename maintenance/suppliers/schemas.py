@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, Field, StrictFloat, StrictInt
+from pydantic import BaseModel, Field
 
 from maintenance.shared.base import InputModel, OutputModel
+from maintenance.shared.fields import Code, Money, Number, Period
 from maintenance.suppliers.models import QualificationStatus, SupplierKind
 
 __all__ = [
@@ -28,34 +29,8 @@ __all__ = [
     "WarningsPublic",
 ]
 
-_MAX = Decimal("1e9")
-#: Supplier and contract codes appear in URL paths: no slashes, no spaces.
-CODE = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$"
-PERIOD = r"^\d{4}-(0[1-9]|1[0-2])$"
-
-
-def _json_number(value: Any) -> Any:
-    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
-        raise ValueError("must be a JSON number")
-    return value
-
-
-Code = Annotated[str, Field(min_length=1, max_length=64, pattern=CODE)]
-Period = Annotated[str, Field(pattern=PERIOD, description="a month, YYYY-MM")]
-Number = Annotated[StrictFloat | StrictInt, Field(allow_inf_nan=False)]
-Qty = Annotated[
-    Decimal,
-    BeforeValidator(_json_number),
-    Field(gt=0, le=_MAX, max_digits=13, decimal_places=3, allow_inf_nan=False),
-]
-Money = Annotated[
-    Decimal,
-    BeforeValidator(_json_number),
-    Field(ge=0, le=_MAX, max_digits=14, decimal_places=4, allow_inf_nan=False),
-]
 Category = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[a-z0-9][a-z0-9_-]*$")]
 Email = Annotated[str, Field(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
-Id = Annotated[StrictInt, Field(ge=1, le=2**31 - 1)]
 
 
 # -- directory ------------------------------------------------------------------------------------

@@ -17,8 +17,8 @@ from pydantic import (
 )
 
 from maintenance.shared.base import InputModel, OutputModel
+from maintenance.shared.fields import Code, Money, json_number
 from maintenance.shared.vocabulary import Priority
-from maintenance.suppliers.schemas import Code, Money, _json_number
 from maintenance.work_orders.models import WorkOrderSource, WorkOrderStatus, WorkOrderType
 
 __all__ = [
@@ -221,7 +221,7 @@ class OutsourceRequest(InputModel):
 class LabourCreate(InputModel):
     hours: Annotated[
         Decimal,
-        BeforeValidator(_json_number),
+        BeforeValidator(json_number),
         Field(gt=0, le=744, max_digits=13, decimal_places=3, allow_inf_nan=False),
     ]
     worker: str | None = Field(default=None, min_length=1, max_length=64)

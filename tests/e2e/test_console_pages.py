@@ -9,7 +9,8 @@ from html.parser import HTMLParser
 import httpx
 import pytest
 
-from console import _app, sign_link
+from console import _render as _app
+from console import sign_link
 from console._i18n import Localizer
 from facility.core.wait import wait_until
 from maintenance.shared.vocabulary import Priority

@@ -21,8 +21,8 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from console import _app
 from console import _i18n as i18n
+from console import _render as _app
 from console._i18n import Localizer
 from maintenance.assets.models import Asset, AssetStatus
 from maintenance.inventory.models import StockMovement

@@ -27,8 +27,9 @@ import uvicorn
 from babel.numbers import format_decimal
 from sqlalchemy.orm import Session, sessionmaker
 
-from console import ConsoleState, Revocations, _app, mount_console
+from console import ConsoleState, Revocations, mount_console
 from console import _i18n as i18n
+from console import _render as _app
 from console._i18n import Localizer
 from facility.core.wait import wait_until
 from gateway.broker import free_port
