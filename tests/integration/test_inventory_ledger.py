@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
-from facility.core.errors import WorkOrderNotFound
+from facility.core.errors import Forbidden, WorkOrderNotFound
 from maintenance.inventory import service as stock
 from maintenance.inventory.models import StockBalance, StockCategory, StockMovement
 from maintenance.notifications.models import OutboxMessage
@@ -157,7 +157,7 @@ def test_adjustments_need_a_manager_and_a_reason_and_stay_in_the_ledger(
     _seed(sessions)
     with sessions() as s:
         stock.receive(s, sku="PAPER-A4", storeroom="MAIN", quantity=Decimal(10), actor="manager")
-        with pytest.raises(PermissionError):
+        with pytest.raises(Forbidden):
             stock.adjust(
                 s, sku="PAPER-A4", storeroom="MAIN", delta=Decimal(-1), reason="lost", actor=TECH
             )
