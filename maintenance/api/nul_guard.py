@@ -8,6 +8,7 @@ every endpoint the same clear 422 instead of each schema repeating the check. Mu
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import unquote_to_bytes
 
@@ -29,6 +30,32 @@ def contains_nul(value: Any) -> bool:
         item = stack.pop()
         if isinstance(item, str):
             if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
+
+
+def _lone_surrogate(body: bytes) -> bool:
+    """True if the body is JSON that only a lax parser takes: an unpaired ``\\uD8xx`` escape.
+
+    orjson refuses such strings, Python's json module (FastAPI's) decodes them into a ``str`` no
+    database or encoder can write, which used to end as a 500 deep inside a route.
+    """
+    if b"\\u" not in body and b"\\U" not in body:
+        return False
+    try:
+        value = json.loads(body)
+    except ValueError:
+        return False
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if any("\ud800" <= char <= "\udfff" for char in item):
                 return True
         elif isinstance(item, dict):
             stack.extend(item.keys())
@@ -76,6 +103,13 @@ class NulGuard:
             try:
                 poisoned = contains_nul(orjson.loads(body)) if body else False
             except orjson.JSONDecodeError:
+                if _lone_surrogate(body):
+                    await problem_response(
+                        422,
+                        "the request body contains an unpaired UTF-16 surrogate (\\uD800-\\uDFFF),"
+                        " which is not text; send valid UTF-8",
+                    )(scope, receive, send)
+                    return
                 poisoned = False  # malformed JSON: FastAPI explains that itself
         else:
             poisoned = b"\x00" in unquote_to_bytes(body.replace(b"+", b" "))

@@ -12,8 +12,9 @@ OpenAPI schema so, so a generated client parses every refusal with one model:
  "detail": "2 problems in the request", "errors": [{"field": "body.title", "reason": "..."}]}
 ```
 
-An unexpected exception is a 500 problem whose detail says where to look (the server log), never
-a traceback.
+A database that is down, locked or read-only (``OperationalError``) and a disk that fails
+(``OSError``) are 503s to retry; any other unexpected exception is a 500 problem whose detail
+says where to look (the server log), never a traceback.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from facility.core.errors import (
@@ -180,6 +182,26 @@ async def _on_validation_error(_request: Request, exc: Exception) -> JSONRespons
     return problem_response(422, detail[:1000], errors=errors)
 
 
+async def _on_database_error(_request: Request, exc: Exception) -> JSONResponse:
+    """The database is down, locked or read-only: a 503 to retry, not a 500 to report."""
+    log.warning("database unavailable while answering a request: %s", exc)
+    return problem_response(
+        503,
+        "the work-order database is unavailable, locked or read-only; retry shortly, and if it "
+        "persists check the database server, its disk and FACILITY_DATABASE_URL",
+    )
+
+
+async def _on_storage_error(_request: Request, exc: Exception) -> JSONResponse:
+    """A file could not be read or written (disk full, read-only, missing mount)."""
+    assert isinstance(exc, OSError)
+    log.warning("storage error while answering a request: %s", exc)
+    reason = exc.strerror or type(exc).__name__  # no path: it would show the server's layout
+    return problem_response(
+        503, f"the server's storage failed ({reason}); retry later or check the data directory"
+    )
+
+
 async def _on_unexpected(_request: Request, exc: Exception) -> JSONResponse:
     log.error("unexpected error answering a request", exc_info=exc)
     return problem_response(500, "internal error; the server log has the details")
@@ -190,6 +212,8 @@ def install(app: FastAPI) -> None:
     app.add_exception_handler(FacilityError, _on_domain_error)
     app.add_exception_handler(StarletteHTTPException, _on_http_exception)
     app.add_exception_handler(RequestValidationError, _on_validation_error)
+    app.add_exception_handler(OperationalError, _on_database_error)
+    app.add_exception_handler(OSError, _on_storage_error)
     app.add_exception_handler(Exception, _on_unexpected)
     app.openapi = lambda: document(app)  # type: ignore[method-assign]
 

@@ -142,13 +142,20 @@ def parse_time(value: str | None, name: str) -> datetime | None:
     except ValueError:
         pass
     else:
-        if not -1e11 < seconds < 1e11:
-            raise HTTPException(422, f"{name}={value!r} is out of range for epoch seconds")
-        return datetime.fromtimestamp(seconds, tz=UTC)
+        try:
+            return datetime.fromtimestamp(seconds, tz=UTC)
+        except (OverflowError, OSError, ValueError):  # NaN, before year 1, after 9999
+            raise HTTPException(
+                422, f"{name}={value[:40]!r} is out of range for epoch seconds"
+            ) from None
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
     except ValueError:
         raise HTTPException(
             422, f"{name}={value[:40]!r} is neither ISO 8601 nor epoch seconds"
         ) from None
-    return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00:00+14:00 is before year 1 in UTC
+        raise HTTPException(
+            422, f"{name}={value[:40]!r} is outside the years 1-9999 in UTC"
+        ) from None

@@ -151,3 +151,23 @@ def test_an_anonymous_change_is_a_401_problem_with_the_bearer_challenge(
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
     assert response.json()["status"] == 401
+
+
+@pytest.mark.parametrize(
+    "start", ["-99999999999", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-14:00", "nan"]
+)
+def test_times_outside_the_calendar_are_a_422_not_a_500(api_server: ApiServer, start: str) -> None:
+    with api_server.client("admin") as client:
+        response = client.get("/api/v1/readings", params={"start": start})
+    assert response.status_code == 422, response.text
+    assert "start" in response.json()["detail"]
+
+
+def test_an_unpaired_surrogate_in_a_json_body_is_a_422_not_a_500(api_server: ApiServer) -> None:
+    body = b'{"title": "pump \\ud83d leaks", "location": "plant room"}'
+    with api_server.client("admin") as client:
+        response = client.post(
+            "/api/v1/work-orders", content=body, headers={"Content-Type": "application/json"}
+        )
+    assert response.status_code == 422, response.text
+    assert "surrogate" in response.json()["detail"]
