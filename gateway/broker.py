@@ -20,7 +20,19 @@ from pathlib import Path
 from facility.core.errors import ServiceUnavailable
 from facility.core.wait import wait_until
 
-__all__ = ["AmqttBroker", "EmbeddedBroker", "MosquittoBroker", "find_mosquitto", "free_port"]
+__all__ = [
+    "MAX_PACKET_BYTES",
+    "AmqttBroker",
+    "EmbeddedBroker",
+    "MosquittoBroker",
+    "find_mosquitto",
+    "free_port",
+]
+
+#: The largest MQTT packet the embedded Mosquitto accepts, the same as the production config's
+#: ``max_packet_size``: a device reading is well under 1 KiB; a 256 MB PUBLISH once froze
+#: ingestion for minutes. (amqtt, the in-process fallback, has no such limit: say so in docs.)
+MAX_PACKET_BYTES = 262_144
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +130,9 @@ class MosquittoBroker(EmbeddedBroker):
             "persistence true\n"
             f"persistence_location {self._dir}/\n"
             "max_queued_messages 100000\n"
+            "max_inflight_messages 100\n"
+            # as deploy/mosquitto/mosquitto.conf: one huge PUBLISH must not freeze ingestion
+            f"max_packet_size {MAX_PACKET_BYTES}\n"
             "log_dest stderr\n"
             "log_type error\n"
             "log_type warning\n"
