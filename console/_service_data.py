@@ -1,7 +1,7 @@
 """What the service-management pages show, gathered from the maintenance services.
 
 The asset register, replacement plan, preventive maintenance, stock, suppliers and the monthly
-review each have a service in :mod:`maintenance.services` that owns its figures. This module
+review each have a service in its maintenance domain that owns its figures. This module
 only calls those services, picks what a page needs and shapes it for a template; it never
 computes a figure itself, so the console always shows what the API and the CLI report.
 """

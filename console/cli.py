@@ -12,9 +12,9 @@ import sqlalchemy as sa
 import typer
 from rich.console import Console
 
-from console._app import PREFIX
 from console._links import Revocations, sign_link
 from console._qrsheet import Sticker, qr_sheet_pdf
+from console._render import PREFIX
 from facility.core.errors import ConfigError, FacilityError
 from facility.core.settings import Settings, load_settings
 

@@ -139,7 +139,7 @@ def test_no_domain_imports_another_domains_routes_cli_or_schemas() -> None:
     assert offenders == []
 
 
-@pytest.mark.parametrize("package", ["maintenance"])
+@pytest.mark.parametrize("package", ["maintenance", "console"])
 def test_no_import_circles_between_the_modules_of_a_package(package: str) -> None:
     graph = grimp.build_graph(
         package, "maintenance", exclude_type_checking_imports=True, cache_dir=None
