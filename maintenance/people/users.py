@@ -13,15 +13,20 @@ import sqlalchemy as sa
 from pwdlib import PasswordHash
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from zxcvbn import zxcvbn
 
-from facility.core.errors import FacilityError
+from facility.core.errors import FacilityError, Invalid
 from facility.core.settings import Settings
 from maintenance.people.models import User
 from maintenance.shared.vocabulary import Role
 
 __all__ = [
+    "MIN_PASSWORD_SCORE",
+    "RESERVED_USERNAMES",
     "AuthError",
+    "WeakPassword",
     "authenticate",
+    "check_password",
     "create_user",
     "ensure_secret_key",
     "issue_token",
@@ -36,8 +41,35 @@ MAX_PASSWORD = 256
 ALGORITHM = "HS256"
 
 
+#: Names the system itself writes into audit trails; a person with one of them could pass for
+#: the rules engine (and cancel its orders) or read every anonymous QR report.
+RESERVED_USERNAMES = frozenset(
+    {"system", "rules", "dispatch", "sla", "qr-link", "demo-seed", "pm-scheduler", "anonymous"}
+)
+#: zxcvbn's score (0-4) a password needs: 2 means "somewhat guessable" (~10^8 guesses), which
+#: with argon2 and the log-in throttle is out of reach online; 0-1 are top-list passwords.
+MIN_PASSWORD_SCORE = 2
+
+
 class AuthError(FacilityError):
     """Bad credentials or token; the API answers 401."""
+
+
+class WeakPassword(Invalid):
+    """The password is on the lists attackers try first; the message says why and what to do."""
+
+
+def check_password(password: str, *, username: str = "") -> None:
+    """Refuse a password by length and guessability (zxcvbn's dictionaries, not our own list)."""
+    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+        raise WeakPassword(f"password must be {MIN_PASSWORD}-{MAX_PASSWORD} characters")
+    verdict = zxcvbn(password[:100], user_inputs=[username] if username else [])
+    if verdict["score"] < MIN_PASSWORD_SCORE:
+        why = verdict["feedback"].get("warning") or "it is easy to guess"
+        raise WeakPassword(
+            f"password refused: {why.rstrip('.').lower()}; use a longer passphrase, "
+            "e.g. three or four unrelated words"
+        )
 
 
 def create_user(
@@ -53,8 +85,11 @@ def create_user(
     """Add a user; ``team`` and ``skills`` (asset types) feed auto-dispatch, ``email`` alerts."""
     if not _USERNAME_RE.match(username):
         raise FacilityError(f"user name {username[:70]!r} must be 1-64 of A-Z a-z 0-9 _ . @ -")
-    if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
-        raise FacilityError(f"password must be {MIN_PASSWORD}-{MAX_PASSWORD} characters")
+    if username.lower() in RESERVED_USERNAMES:
+        raise FacilityError(
+            f"user name {username!r} is reserved for the system's own entries; pick another"
+        )
+    check_password(password, username=username)
     if team is not None and not _USERNAME_RE.match(team):
         raise FacilityError(f"team {team[:70]!r} must be 1-64 of A-Z a-z 0-9 _ . @ -")
     if email is not None and not _EMAIL_RE.match(email):
@@ -83,6 +118,7 @@ def set_password(session: Session, *, username: str, password: str) -> None:
     user = session.scalar(sa.select(User).where(User.username == username))
     if user is None:
         raise FacilityError(f"no user {username!r}")
+    check_password(password, username=username)
     user.password_hash = _HASHER.hash(password)
     session.commit()
 

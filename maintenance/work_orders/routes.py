@@ -23,6 +23,7 @@ from fastapi import (
 )
 from fastapi.responses import FileResponse, StreamingResponse
 
+from facility.core.errors import Forbidden
 from maintenance.people.deps import Caller, ContextDep, CurrentUser, SessionDep, parse_time
 from maintenance.shared.vocabulary import Priority, Role
 from maintenance.work_orders import service
@@ -50,6 +51,9 @@ from maintenance.work_orders.schemas import (
     WorkOrderPublic,
     WorkOrdersPage,
 )
+
+#: What a requester may ask for, as the console's report form offers.
+REQUESTER_PRIORITIES = frozenset({Priority.P2, Priority.P3, Priority.P4})
 
 router = APIRouter(prefix="/work-orders", tags=["work orders"])
 
@@ -307,6 +311,12 @@ def create_work_order(
             "contractors work the orders outsourced to them; ask the facility team to raise one",
         )
     is_request = caller.role is Role.REQUESTER
+    if is_request and body.priority not in REQUESTER_PRIORITIES:
+        # the console offers requesters P2-P4; a P1 (emergency) is a dispatcher's judgement
+        raise Forbidden(
+            "a requester may ask for priority P2, P3 or P4; call the facility desk for an "
+            "emergency and a manager will raise it to P1"
+        )
     order_type = (
         WorkOrderType.REQUEST if is_request else (body.order_type or WorkOrderType.CORRECTIVE)
     )

@@ -171,3 +171,16 @@ def test_an_unpaired_surrogate_in_a_json_body_is_a_422_not_a_500(api_server: Api
         )
     assert response.status_code == 422, response.text
     assert "surrogate" in response.json()["detail"]
+
+
+def test_a_requester_cannot_raise_an_emergency_p1_order(api_server: ApiServer) -> None:
+    with api_server.client("requester") as client:
+        refused = client.post(
+            "/api/v1/work-orders", json={"title": "lift", "location": "hall", "priority": "P1"}
+        )
+        accepted = client.post(
+            "/api/v1/work-orders", json={"title": "lift", "location": "hall", "priority": "P2"}
+        )
+    assert refused.status_code == 403, refused.text
+    assert "P2, P3 or P4" in refused.json()["detail"]
+    assert accepted.status_code == 201, accepted.text
