@@ -1,6 +1,6 @@
 """``facility dashboards``: build the Grafana JSON, or publish it to a running Grafana.
 
-Mounted by ``facility/cli.py``; errors are :class:`FacilityError` subclasses, which the top
+Mounted by ``facility/app/cli.py``; errors are :class:`FacilityError` subclasses, which the top
 level turns into one ``error:`` line and exit 1.
 """
 

@@ -33,7 +33,7 @@ __all__ = [
 
 
 class AssetStatus(enum.StrEnum):
-    """Where an asset is in its life; transitions are guarded in ``services.asset_lifecycle``."""
+    """Where an asset is in its life; transitions are guarded in ``assets.lifecycle``."""
 
     PLANNED = "planned"
     IN_SERVICE = "in_service"

@@ -1,7 +1,7 @@
 """``facility sites``: list sites, add one, rename it or set its time zone.
 
 The time zone matters: business-hours SLAs, PM calendars and the monthly review's months are
-read in it (``maintenance/services/sites.py``). Data goes to stdout as JSON Lines; the table and
+read in it (``maintenance/sites/service.py``). Data goes to stdout as JSON Lines; the table and
 messages go to stderr.
 """
 

@@ -2,7 +2,7 @@
 
 Everyone signed in reads; admins and managers create sites and change their name or time zone
 (the zone drives business-hours SLAs, PM calendars and the monthly review: see
-``maintenance/services/sites.py``). Errors: unknown site 404, duplicate code 409, malformed 422.
+``maintenance/sites/service.py``). Errors: unknown site 404, duplicate code 409, malformed 422.
 """
 
 from __future__ import annotations

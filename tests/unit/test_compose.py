@@ -151,7 +151,7 @@ def test_every_facility_variable_in_compose_and_the_dockerfile_is_a_setting() ->
     unknown = sorted(
         n for n in names if n.removeprefix("FACILITY_").lower() not in Settings.model_fields
     )
-    assert not unknown, f"not settings (facility/settings.py): {unknown}"
+    assert not unknown, f"not settings (facility/core/settings.py): {unknown}"
 
 
 def test_the_facility_services_environment_is_accepted_by_settings() -> None:
