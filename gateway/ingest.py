@@ -58,12 +58,27 @@ from gateway.presence import PresenceChange, PresenceTracker
 from gateway.registry import DeviceRegistry
 from gateway.stores.sql import SqlStateStore
 
-__all__ = ["Gateway", "GatewayOptions", "Sink"]
+__all__ = ["Gateway", "GatewayOptions", "Sink", "Submitted"]
 
 log = logging.getLogger(__name__)
 
 Sink = Callable[[Sequence[Reading], Sequence[Presence]], None]
 _STOP = object()
+
+
+@dataclass(frozen=True, slots=True)
+class Submitted(Message):
+    """Readings and presence a connector (Modbus, BACnet) decoded itself, queued as a message.
+
+    It rides the same queue and the same :meth:`Gateway.process` as an MQTT message, so a
+    connector's readings get the registry's calibration, the store's retries and spool, device
+    state, presence and the rules exactly as MQTT's do. ``qos`` is 0: there is nothing to
+    acknowledge, and a crash loses at most the poll in hand (the next poll reads it again).
+    """
+
+    items: tuple[Reading | Presence, ...] = ()
+
+
 _MAX_CACHED_DEVICES = 100_000
 
 
@@ -294,6 +309,15 @@ class Gateway:
             QUEUE_FULL.inc()
             self._queue.put(message)
 
+    def submit(self, source: str, items: Sequence[Reading | Presence]) -> None:
+        """Queue a connector's decoded items (``source`` names it, e.g. ``modbus/ahu-1``).
+
+        Thread-safe; blocks while the queue is full, as MQTT's network thread does, so a
+        connector that outpaces the store slows down instead of growing memory.
+        """
+        if items:
+            self._enqueue(Submitted(source, b"", 0, 0, False, items=tuple(items)))
+
     # -- worker thread --------------------------------------------------------------------
     def _run(self) -> None:
         while True:
@@ -380,17 +404,20 @@ class Gateway:
         self.stats.received += len(batch)
         MESSAGES_RECEIVED.inc(len(batch))
         for message in batch:
-            try:
-                decoded = decode(
-                    message.topic,
-                    message.payload,
-                    received=message.received,
-                    max_bytes=options.max_payload_bytes,
-                    overrides=options.codec_overrides,
-                )
-            except PayloadRejected as rejected:
-                self._reject(message, rejected.reason, rejected.detail)
-                continue
+            if type(message) is Submitted:
+                decoded: Sequence[Reading | Presence] = message.items
+            else:
+                try:
+                    decoded = decode(
+                        message.topic,
+                        message.payload,
+                        received=message.received,
+                        max_bytes=options.max_payload_bytes,
+                        overrides=options.codec_overrides,
+                    )
+                except PayloadRejected as rejected:
+                    self._reject(message, rejected.reason, rejected.detail)
+                    continue
             found: list[Reading] = []
             for item in decoded:
                 if isinstance(item, Reading):

@@ -168,8 +168,15 @@ def _bool_word(raw: Any) -> float | None:
 
 
 def _parse_number(metric: str, raw: Any) -> float:
+    """A number for a metric that is not on/off; JSON ``true``/``false`` is not a number here.
+
+    Reached only by metrics with a unit (on/off metrics and pass-through words are decided
+    before), so a ``true`` where watts belong is a device or firmware fault: read as 1 W it
+    would be a plausible, wrong reading; rejected it is counted and dead-lettered.
+    """
     if isinstance(raw, bool):
-        return 1.0 if raw else 0.0
+        word = "true" if raw else "false"
+        raise Rejection("wrong_type", f"{metric}: JSON {word} is not a number")
     if isinstance(raw, int | float):
         value = float(raw)
     elif isinstance(raw, str):

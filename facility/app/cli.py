@@ -17,30 +17,120 @@ import orjson
 import typer
 from rich.console import Console
 from rich.markup import escape
+from typer.core import TyperGroup
 
-from console.cli import app as assets_app
-from dashboards.cli import app as dashboards_app
 from facility.core.errors import FacilityError
 from facility.core.settings import Settings, load_settings
-from maintenance.assets.cli import register_asset_commands
-from maintenance.insights.asset_cli import register_replacement_command
-from maintenance.insights.cli import register_scorecard_commands
-from maintenance.inventory.cli import stock_app
-from maintenance.pm.cli import pm_app
-from maintenance.review.actions_cli import actions_app, surveys_app
-from maintenance.review.cli import report_app
-from maintenance.sites.cli import sites_app
-from maintenance.suppliers.cli import suppliers_app
+from gateway.connectors.cli import modbus_app
 
 __all__ = ["app", "main"]
 
 err = Console(stderr=True)
+
+
+# -- lazy sub-apps -----------------------------------------------------------------------------
+# The maintenance, console and dashboards sub-apps pull in FastAPI, SQLAlchemy models, pint,
+# matplotlib...: ~1.5 s before ``facility --help`` could print. Each is imported when its name
+# is invoked; ``--help`` lists them from the one-line help below (tests/unit/test_cli_startup.py
+# checks that none of those modules is imported by ``import facility.app.cli``).
+def _assets_app() -> typer.Typer:
+    from console.cli import app as assets_app  # lazy for start-up
+    from maintenance.assets.cli import register_asset_commands  # lazy for start-up
+    from maintenance.insights.asset_cli import register_replacement_command  # lazy for start-up
+
+    register_asset_commands(assets_app)
+    register_replacement_command(assets_app)
+    return assets_app
+
+
+def _suppliers_app() -> typer.Typer:
+    from maintenance.insights.cli import register_scorecard_commands  # lazy for start-up
+    from maintenance.suppliers.cli import suppliers_app  # lazy for start-up
+
+    register_scorecard_commands(suppliers_app)
+    return suppliers_app
+
+
+def _attr(module: str, name: str) -> Any:
+    import importlib  # lazy for start-up
+
+    return getattr(importlib.import_module(module), name)
+
+
+#: name -> (what builds the sub-app, its one-line help for ``facility --help``)
+_LAZY_APPS: dict[str, tuple[Any, str]] = {
+    "dashboards": (
+        lambda: _attr("dashboards.cli", "app"),
+        "Grafana dashboards as code: build and publish.",
+    ),
+    "assets": (
+        _assets_app,
+        "Assets: the register (import, export, replacement plan) and QR stickers for reports.",
+    ),
+    "pm": (
+        lambda: _attr("maintenance.pm.cli", "pm_app"),
+        "Preventive maintenance: forecast and scheduler.",
+    ),
+    "stock": (
+        lambda: _attr("maintenance.inventory.cli", "stock_app"),
+        "Spare parts and supplies: stock reports.",
+    ),
+    "suppliers": (_suppliers_app, "Suppliers and contractors: scorecards, expiring certificates."),
+    "report": (
+        lambda: _attr("maintenance.review.cli", "report_app"),
+        "Service reviews: the monthly PDCA report.",
+    ),
+    "sites": (lambda: _attr("maintenance.sites.cli", "sites_app"), "Sites and their time zones."),
+    "actions": (
+        lambda: _attr("maintenance.review.actions_cli", "actions_app"),
+        "Improvement actions from the monthly review: record, list, close, reopen.",
+    ),
+    "surveys": (
+        lambda: _attr("maintenance.review.actions_cli", "surveys_app"),
+        "Requester satisfaction surveys: create, list, read the results.",
+    ),
+}
+_LOADED: dict[str, Any] = {}
+
+
+class _LazyGroup(TyperGroup):
+    """The root group: the sub-apps of ``_LAZY_APPS`` are built when first invoked."""
+
+    _listing = False
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*super().list_commands(ctx), *(n for n in _LAZY_APPS if n not in self.commands)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = super().get_command(ctx, cmd_name)
+        if command is not None or cmd_name not in _LAZY_APPS:
+            return command
+        build, short_help = _LAZY_APPS[cmd_name]
+        if self._listing:  # the root --help: a stand-in with the help text, nothing imported
+            return TyperGroup(name=cmd_name, help=short_help)
+        if cmd_name not in _LOADED:  # mounted as add_typer would have: no completion options
+            holder = typer.Typer(add_completion=False)
+            holder.add_typer(build(), name=cmd_name)
+            group = typer.main.get_command(holder)
+            assert isinstance(group, TyperGroup)
+            _LOADED[cmd_name] = group.commands[cmd_name]
+        return _LOADED[cmd_name]
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
+
+
 app = typer.Typer(
     name="facility",
     help="Facility: IoT monitoring that turns abnormal behaviour into maintenance work orders.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
+    cls=_LazyGroup,
 )
 gateway_app = typer.Typer(help="The MQTT gateway: decode payloads.", no_args_is_help=True)
 rules_app = typer.Typer(help="Rules: validate and replay.", no_args_is_help=True)
@@ -52,18 +142,7 @@ app.add_typer(rules_app, name="rules")
 app.add_typer(db_app, name="db")
 app.add_typer(users_app, name="users")
 app.add_typer(config_app, name="config")
-app.add_typer(dashboards_app, name="dashboards")
-app.add_typer(assets_app, name="assets")
-app.add_typer(pm_app, name="pm")
-app.add_typer(stock_app, name="stock")
-app.add_typer(suppliers_app, name="suppliers")
-app.add_typer(report_app, name="report")
-app.add_typer(sites_app, name="sites")
-app.add_typer(actions_app, name="actions")
-app.add_typer(surveys_app, name="surveys")
-register_asset_commands(assets_app)
-register_replacement_command(assets_app)
-register_scorecard_commands(suppliers_app)
+app.add_typer(modbus_app, name="modbus")
 
 _state: dict[str, Any] = {"debug": False}
 

@@ -47,7 +47,9 @@ from rules.reload import RulesWatcher
 from rules.state import RuleStateStore
 
 if TYPE_CHECKING:
+    from gateway.connectors.modbus import ModbusConnector
     from gateway.stores.influx import InfluxReadingStore
+    from gateway.stores.victoria import VictoriaReadingStore
 
 __all__ = ["AssetDirectory", "Stack", "StackOptions"]
 
@@ -134,8 +136,8 @@ class Stack:
         self.registry = (
             load_registry(settings.registry_file) if settings.registry_file else DeviceRegistry()
         )
-        self.readings: SqlReadingStore | InfluxReadingStore = open_reading_store(
-            settings, engine=self.readings_engine, tags_of=self.registry.tags_of
+        self.readings: SqlReadingStore | InfluxReadingStore | VictoriaReadingStore = (
+            open_reading_store(settings, engine=self.readings_engine, tags_of=self.registry.tags_of)
         )
         self.states = SqlStateStore(
             self.readings_engine, heartbeat_timeout_s=settings.heartbeat_timeout_s
@@ -184,6 +186,7 @@ class Stack:
             sinks=[self._register_devices, self._evaluate],
             registry=self.registry,
         )
+        self.modbus = self._modbus_connector()
         self._stop = threading.Event()
         self._ticker = threading.Thread(target=self._tick_loop, name="rules-ticker", daemon=True)
         self.server: RunningServer | None = None
@@ -197,6 +200,19 @@ class Stack:
         self._pm_thread = threading.Thread(target=self._pm_loop, name="pm-scheduler", daemon=True)
 
     # -- wiring -----------------------------------------------------------------------------
+
+    def _modbus_connector(self) -> ModbusConnector | None:
+        """The Modbus poller of ``FACILITY_CONNECTORS_FILE``, feeding the gateway's ingest path
+        (None without the file; pymodbus loads only with it). A bad file fails here, at start."""
+        if self.settings.connectors_file is None:
+            return None
+        from gateway.connectors import load_connectors
+        from gateway.connectors.modbus import ModbusConnector
+
+        config = load_connectors(self.settings.connectors_file)
+        if not config.modbus.devices:
+            return None
+        return ModbusConnector(config.modbus, emit=self.gateway.submit)
 
     def _registry_place(self, code: str) -> dict[str, str] | None:
         """The registry file's place for asset ``code`` (None when the file does not name it)."""
@@ -327,6 +343,8 @@ class Stack:
         self.sync_registry()
         self.gateway.start()
         self.protocol = self.gateway.mqtt.protocol
+        if self.modbus is not None:
+            self.modbus.start()
         self._ticker.start()
         self.maintenance.start()
         if self.settings.pm_interval_s > 0:
@@ -380,6 +398,8 @@ class Stack:
         self._stop.set()
         if self.server is not None:
             self.server.stop()
+        if self.modbus is not None:
+            self.modbus.stop()
         self.gateway.stop()
         self.maintenance.stop()
         if self._pm_thread.is_alive():

@@ -86,8 +86,22 @@ class Settings(BaseSettings):
     )
     mqtt_connect_attempts: int = 3
     registry_file: Path | None = Field(default=None, description="device registry YAML")
+    connectors_file: Path | None = Field(
+        default=None, description="field-bus connectors YAML (Modbus TCP), polled by serve"
+    )
     influx_query_url: str | None = Field(default=None, description="InfluxQL endpoint")
     influx_database: str | None = Field(default=None, description="InfluxQL db (DBRP)")
+    reading_store: Literal["sql", "influxdb", "victoriametrics"] | None = Field(
+        default=None,
+        description="unset = influxdb when FACILITY_INFLUX_URL is set, victoriametrics when "
+        "FACILITY_VICTORIA_URL is, else sql",
+    )
+    victoria_url: str | None = Field(
+        default=None, description="VictoriaMetrics (single node, or vminsert's .../influx)"
+    )
+    victoria_query_url: str | None = Field(
+        default=None, description="vmselect's .../select/0/prometheus; unset = victoria_url"
+    )
     queue_size: int = Field(default=10_000, description="messages buffered before MQTT pauses")
     spool_max_readings: int = Field(default=1_000_000, description="disk spool bound")
     heartbeat_timeout_s: float = Field(default=300.0, gt=0, description="default offline timeout")

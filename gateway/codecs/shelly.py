@@ -19,9 +19,13 @@ Topics (``<prefix>`` is the device's MQTT topic prefix, by default its id such a
 * Anything else (``<prefix>/rpc`` requests and responses, ``<prefix>/debug/log``) → ``[]``;
   so are components we do not measure (``sys``, ``wifi``, ``cloud``, ``mqtt``, ``ble``...).
 
-Auto-detection claims ``.../events/rpc``, ``<prefix>/status/<component>`` and ``.../online``
-when the prefix starts with ``shelly`` (Shelly's default); a custom prefix's ``online`` topic
-needs a prefix override, as it looks like anyone's.
+Auto-detection claims ``.../events/rpc``, ``<prefix>/status/<component>`` and
+``<prefix>/online`` for any prefix, as the status topics already were: a custom prefix
+(``shellies/plus1pm``) is common, and its last will must not be ``unknown_format`` while its
+``status/switch:0`` decodes. No other codec claims a topic ending in ``/online`` (Tasmota's is
+``LWT``, ESPHome's ``status``, Zigbee2MQTT's ``availability``, and native/Zigbee2MQTT/Tasmota
+are asked first anyway), so a non-Shelly ``x/online`` saying ``true``/``false`` is read with
+the same meaning, and any other payload there is rejected as ``wrong_type``.
 
 Device ids (decision, as in design.md): every component instance is a channel of the device,
 ``<prefix>/<component>:<id>`` (``shellypro4pm-x/switch:3``), also on single-channel devices so
@@ -116,7 +120,7 @@ def matches(topic: str) -> bool:
         return True
     if len(parts) >= 3 and parts[-2] == "status" and _COMPONENT_RE.match(parts[-1]):
         return True
-    return len(parts) >= 2 and parts[-1] == "online" and parts[0].lower().startswith("shelly")
+    return len(parts) >= 2 and parts[-1] == "online" and all(parts)
 
 
 def decode(

@@ -13,7 +13,9 @@ Topics (Tasmota's default FullTopic ``%prefix%/%topic%/``; ``<t>`` is the device
 * ``tele/<t>/STATE`` — periodic state: ``POWER`` (one relay) or ``POWER1``, ``POWER2``...
 * ``tele/<t>/LWT`` — ``Online``/``Offline`` (the last will) →
   :class:`~facility.core.types.Presence`.
-* ``stat/<t>/POWER``, ``stat/<t>/POWER<n>`` — ``ON``/``OFF`` after a relay changed.
+* ``stat/<t>/POWER``, ``stat/<t>/POWER<n>`` — ``ON``/``OFF`` after a relay changed, or the
+  same as JSON, ``{"POWER": "OFF"}`` (Tasmota sends command results there with
+  ``SetOption4 1``); a JSON object without that key is ``wrong_type``.
 * ``stat/<t>/RESULT`` — command results; only ``POWER<n>`` keys are read.
 * ``stat/<t>/STATUS8`` / ``STATUS10`` (``{"StatusSNS": {...}}``, a SENSOR payload) and
   ``stat/<t>/STATUS11`` (``{"StatusSTS": {...}}``, a STATE payload).
@@ -144,7 +146,13 @@ def decode(
     if prefix == "stat" and (power := _POWER_RE.match(suffix)):
         text = text_of(topic, payload, max_bytes=max_bytes).strip()
         channel = _relay_device(topic, device, suffix, power)
-        return list(collect(topic, [(channel, [RawValue("state", text)])], received))
+        state: Any = text
+        if text.startswith("{"):
+            body = parse_json(topic, payload, max_bytes=max_bytes)
+            if not isinstance(body, dict) or suffix not in body:
+                raise PayloadRejected(topic, "wrong_type", f"expected {{{suffix!r}: ON|OFF}}")
+            state = body[suffix]
+        return list(collect(topic, [(channel, [RawValue("state", state)])], received))
 
     kind = {
         ("tele", "SENSOR"): "sensor",

@@ -29,11 +29,10 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-import re
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -45,82 +44,38 @@ from reactivex.scheduler import ThreadPoolScheduler
 
 from facility.core.errors import ConfigError, ServiceUnavailable
 from facility.core.types import Reading, ReadingPage
+from gateway.stores.lineproto import (
+    TagsOf,
+    decode_tag,
+    encode_tag,
+    from_ns,
+    line_protocol,
+    to_ns,
+)
+from gateway.stores.lineproto import short_error as _short
 
 __all__ = [
     "InfluxOptions",
     "InfluxReadingStore",
     "LatestValue",
+    "TagsOf",
     "decode_tag",
     "encode_tag",
+    "from_ns",
     "line_protocol",
     "quote_ident",
     "quote_string",
+    "to_ns",
 ]
 
 log = logging.getLogger(__name__)
 
-MEASUREMENT = "readings"
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_TAG_UNSAFE = {"%": "%25", "\\": "%5C", "\n": "%0A", "\r": "%0D", "\t": "%09"}
-_TAG_DECODE = {v: k for k, v in _TAG_UNSAFE.items()}
-#: line protocol escapes for tag keys and values (after encode_tag there are no backslashes left)
-_LP_TAG = str.maketrans({",": "\\,", "=": "\\=", " ": "\\ "})
 #: `` FROM "readings"`` (kept apart so no statement below is one literal a linter mistakes for SQL)
 _FROM = ' FROM "readings"'
 _AGGREGATES = frozenset({"mean", "min", "max", "sum", "count", "median", "last", "first"})
 
 
-# -- encoding ----------------------------------------------------------------------------------
-def encode_tag(value: str) -> str:
-    """Percent-encode what line protocol cannot carry in a tag value; everything else as is."""
-    return "".join(_TAG_UNSAFE.get(ch, ch) for ch in value)
-
-
-def decode_tag(value: str) -> str:
-    """Undo :func:`encode_tag` (a ``%`` not followed by one of our codes is kept)."""
-    out: list[str] = []
-    i = 0
-    while i < len(value):
-        chunk = value[i : i + 3]
-        if chunk in _TAG_DECODE:
-            out.append(_TAG_DECODE[chunk])
-            i += 3
-        else:
-            out.append(value[i])
-            i += 1
-    return "".join(out)
-
-
-def to_ns(ts: datetime) -> int:
-    """Exact integer nanoseconds since the epoch (no float rounding)."""
-    return (ts - _EPOCH) // timedelta(microseconds=1) * 1000
-
-
-def from_ns(ns: int) -> datetime:
-    return _EPOCH + timedelta(microseconds=ns // 1000)
-
-
-def line_protocol(readings: Sequence[Reading], tags_of: TagsOf | None = None) -> list[bytes]:
-    """One line of InfluxDB line protocol per reading (nanosecond precision).
-
-    Args:
-        readings: the batch.
-        tags_of: extra tags per device (``asset``, ``site``) from the registry, if any.
-    """
-    lines: list[bytes] = []
-    for r in readings:
-        tags = {"device": r.device, "metric": r.metric, "unit": r.unit, "quality": r.quality}
-        if tags_of is not None:
-            for key, value in tags_of(r.device).items():
-                if value and key not in tags:
-                    tags[key] = value
-        tag_text = ",".join(
-            f"{key.translate(_LP_TAG)}={encode_tag(value).translate(_LP_TAG)}"
-            for key, value in sorted(tags.items())
-            if value
-        )
-        lines.append(f"{MEASUREMENT},{tag_text} value={r.value!r} {to_ns(r.ts)}".encode())
-    return lines
+# -- InfluxQL ----------------------------------------------------------------------------------
 
 
 def quote_string(value: str) -> str:
@@ -161,9 +116,6 @@ def decode_cursor(cursor: str) -> tuple[int, int]:
     if skip < 0:
         raise ValueError("cursor is not one this API returned; start without a cursor")
     return ts_ns, skip
-
-
-TagsOf = Callable[[str], Mapping[str, str]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -545,11 +497,3 @@ class InfluxReadingStore:
             self._write_api = None  # it holds the HTTP client; let it go now, not at exit
             self._scheduler.executor.shutdown(wait=False)
             self._http.clear()
-
-
-def _short(exc: BaseException) -> str:
-    """One readable line: urllib3's object reprs and ``[Errno n]`` prefixes removed."""
-    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    text = re.sub(r"<[^<>]*object at 0x[0-9a-f]+>:?\s*", "", text)
-    text = re.sub(r"\[Errno -?\d+\]\s*", "", text)
-    return text[:300]

@@ -248,3 +248,22 @@ def test_shelly_payload_over_the_size_limit_is_rejected_as_oversized() -> None:
 def test_deeply_nested_component_fields_are_ignored() -> None:
     nested = b'{"a":' * 300 + b"1" + b"}" * 300
     assert decoded(f"{PLUS_1PM}/status/switch:0", b'{"id":0,"aenergy":' + nested + b"}") == []
+
+
+@pytest.mark.parametrize("prefix", ["shellies/plus1pm", "building-a/plant/relay-7"])
+def test_online_of_a_custom_prefix_is_presence_like_its_status_topics(prefix: str) -> None:
+    assert detect_format(f"{prefix}/online") == "shelly"
+    assert detect_format(f"{prefix}/status/switch:0") == "shelly"
+    assert decode(f"{prefix}/online", b"true", received=RECEIVED) == [
+        Presence(device=prefix, online=True, ts=RECEIVED)
+    ]
+    assert decode(f"{prefix}/online", b"false", received=RECEIVED) == [
+        Presence(device=prefix, online=False, ts=RECEIVED)
+    ]
+
+
+def test_online_topics_of_the_other_formats_keep_their_own_codec() -> None:
+    assert detect_format("zigbee2mqtt/bridge/state") == "zigbee2mqtt"
+    assert detect_format("tele/boiler/LWT") == "tasmota"
+    assert detect_format("facility/site/room-1/online") == "native"
+    assert detect_format("online") is None

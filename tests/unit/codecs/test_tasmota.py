@@ -265,3 +265,36 @@ def test_hostile_relay_and_presence_messages_are_rejected(
     topic: str, payload: bytes, reason: str
 ) -> None:
     assert rejected(topic, payload) == reason
+
+
+@pytest.mark.parametrize(
+    ("topic", "payload", "device", "value"),
+    [
+        ("stat/boiler/POWER", b'{"POWER":"OFF"}', "boiler", 0.0),
+        ("stat/boiler/POWER", b'{"POWER":"ON"}', "boiler", 1.0),
+        ("stat/boiler/POWER2", b'{"POWER2":"ON"}', "boiler/POWER2", 1.0),
+    ],
+)
+def test_stat_power_with_a_json_result_decodes_like_the_plain_word(
+    topic: str, payload: bytes, device: str, value: float
+) -> None:
+    got = readings(topic, payload)
+    assert got[device, "state"].value == value
+    assert got[device, "state"].unit == "bool"
+
+
+@pytest.mark.parametrize(
+    "payload", [b'{"POWER1":"ON"}', b'{"Dimmer":40}', b'{"POWER":', b'{"POWER":"MAYBE"}']
+)
+def test_stat_power_json_without_its_own_key_or_word_is_rejected(payload: bytes) -> None:
+    assert rejected("stat/boiler/POWER", payload) in {"wrong_type", "malformed_json"}
+
+
+def test_a_json_true_where_watts_belong_is_rejected_not_read_as_one_watt() -> None:
+    assert rejected("tele/pump/SENSOR", b'{"ENERGY":{"Power":true}}') == "wrong_type"
+
+
+def test_a_json_boolean_power_is_dropped_while_the_other_fields_flow() -> None:
+    got = readings("tele/pump/SENSOR", b'{"ENERGY":{"Power":false,"Voltage":230}}')
+    assert ("pump", "power") not in got
+    assert got["pump", "voltage"].value == 230.0
