@@ -104,7 +104,8 @@ def localizer_of(request: Request) -> Localizer:
 
 
 def user_of(request: Request) -> ConsoleUser | None:
-    return current_user(request, context_of(request).secret)
+    context = context_of(request)
+    return current_user(request, context.secret, context.sessions)
 
 
 def actor_of(user: ConsoleUser) -> Actor:

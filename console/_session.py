@@ -13,11 +13,13 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fastapi import Request, Response
+from sqlalchemy.orm import Session
 
-from maintenance.people.users import AuthError, read_token
+from maintenance.people.users import AuthError, check_claims, read_token
 from maintenance.shared.vocabulary import Role
 
 __all__ = [
@@ -58,16 +60,20 @@ class ConsoleUser:
         return self.role in (Role.ADMIN, Role.MANAGER, Role.TECH)
 
 
-def current_user(request: Request, secret: str) -> ConsoleUser | None:
-    """The user of a valid, unexpired session cookie, else ``None``."""
+def current_user(
+    request: Request, secret: str, sessions: Callable[[], Session]
+) -> ConsoleUser | None:
+    """The user of a valid, unexpired, not withdrawn session cookie (with today's role)."""
     token = request.cookies.get(SESSION_COOKIE)
     if not token or len(token) > _MAX_TOKEN_CHARS:
         return None
     try:
-        username, role = read_token(token, secret=secret)
+        claims = read_token(token, secret=secret)
+        with sessions() as session:
+            role = check_claims(session, claims)
     except AuthError:
         return None
-    return ConsoleUser(username, role)
+    return ConsoleUser(claims.username, role)
 
 
 def _secure(request: Request) -> bool:

@@ -15,7 +15,7 @@ from console._forms import CSRF_MESSAGE, FormError, form_text, read_form, safe_n
 from console._i18n import LANGUAGES, N_
 from console._render import PREFIX, context_of, forbidden, render, user_of
 from console._session import LANG_COOKIE, CsrfError, clear_session, set_session
-from maintenance.people.users import AuthError, authenticate, issue_token
+from maintenance.people.users import AuthError, authenticate, issue_token, withdraw_tokens
 
 __all__ = ["router"]
 
@@ -97,6 +97,15 @@ async def logout(request: Request) -> Response:
         await read_form(request)
     except (CsrfError, FormError):
         return forbidden(request, user_of(request), CSRF_MESSAGE)
+    user = user_of(request)
+    if user is not None:  # sign out everywhere: the cookie's token (and any copy) stops working
+
+        def withdraw() -> None:
+            with context_of(request).sessions() as session:
+                withdraw_tokens(session, username=user.username)
+                session.commit()
+
+        await run_in_threadpool(withdraw)
     response = RedirectResponse(f"{PREFIX}/login", status_code=303)
     clear_session(response)
     return response

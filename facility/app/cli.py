@@ -628,6 +628,39 @@ def users_add(
     err.print(f"[green]✓[/] user {name!r} added with role {role_value.value}")
 
 
+@users_app.command("set")
+def users_set(
+    name: Annotated[str, typer.Argument(help="User name.")],
+    role: Annotated[str | None, typer.Option(help="New role: admin | manager | tech | ...")] = None,
+    active: Annotated[
+        bool | None, typer.Option("--active/--inactive", help="Allow or stop signing in.")
+    ] = None,
+) -> None:
+    """Change a user's role or stop them signing in; their sign-ins end at once.
+
+    Example: facility users set alice --inactive
+    """
+    from maintenance.people.users import update_user
+    from maintenance.shared.db import connect, upgrade
+    from maintenance.shared.vocabulary import Role
+
+    if role is None and active is None:
+        raise FacilityError("nothing to change: give --role, --active or --inactive")
+    try:
+        role_value = Role(role) if role is not None else None
+    except ValueError:
+        raise FacilityError(
+            f"role {role!r} is not one of: {', '.join(r.value for r in Role)}"
+        ) from None
+    settings = _settings()
+    engine, sessions = connect(settings.effective_database_url())
+    upgrade(engine)
+    with sessions() as session:
+        user = update_user(session, username=name, role=role_value, active=active)
+        state = "active" if user.active else "inactive"
+        err.print(f"[green]✓[/] user {name!r}: {user.role.value}, {state}; earlier sign-ins ended")
+
+
 @config_app.command("show")
 def config_show() -> None:
     """Print the effective settings as JSON, secrets masked.

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from facility.core.types import DeviceState, ReadingStore
 from maintenance.people.api_keys import authenticate_key
 from maintenance.people.login_throttle import LoginThrottle
-from maintenance.people.users import AuthError, read_token
+from maintenance.people.users import AuthError, check_claims, read_token
 from maintenance.shared.actors import Actor
 from maintenance.shared.sla import DEFAULT_POLICY, SlaPolicy
 from maintenance.shared.vocabulary import Role
@@ -108,12 +108,14 @@ def get_caller(
             headers={"WWW-Authenticate": "Bearer"},
         )
     try:
-        username, role = read_token(token, secret=context.secret)
+        claims = read_token(token, secret=context.secret)
+        with context.sessions() as session:  # withdrawn? and the role as it is now
+            role = check_claims(session, claims)
     except AuthError as exc:
         raise HTTPException(
             status.HTTP_401_UNAUTHORIZED, str(exc), headers={"WWW-Authenticate": "Bearer"}
         ) from exc
-    return Caller(username, role)
+    return Caller(claims.username, role)
 
 
 CurrentUser = Annotated[Caller, Depends(get_caller)]

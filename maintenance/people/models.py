@@ -31,6 +31,9 @@ class User(Base):
     skills: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
     #: For role ``contractor``: the company (``suppliers.id``) whose orders the user may see.
     supplier_id: Mapped[int | None] = mapped_column(sa.ForeignKey("suppliers.id"))
+    #: Every token carries the version it was issued at; a sign-out, a deactivation, a role or
+    #: password change bumps it, which withdraws every token issued before, at once.
+    token_version: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
 class ApiKey(Base):

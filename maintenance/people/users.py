@@ -6,6 +6,7 @@ import os
 import re
 import secrets
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -15,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from zxcvbn import zxcvbn
 
-from facility.core.errors import FacilityError, Invalid
+from facility.core.errors import FacilityError, Invalid, NotFound
 from facility.core.settings import Settings
 from maintenance.people.models import User
 from maintenance.shared.vocabulary import Role
@@ -24,13 +25,18 @@ __all__ = [
     "MIN_PASSWORD_SCORE",
     "RESERVED_USERNAMES",
     "AuthError",
+    "TokenClaims",
+    "UserNotFound",
     "WeakPassword",
     "authenticate",
+    "check_claims",
     "check_password",
     "create_user",
     "ensure_secret_key",
     "issue_token",
     "read_token",
+    "update_user",
+    "withdraw_tokens",
 ]
 
 _HASHER = PasswordHash.recommended()
@@ -53,6 +59,10 @@ MIN_PASSWORD_SCORE = 2
 
 class AuthError(FacilityError):
     """Bad credentials or token; the API answers 401."""
+
+
+class UserNotFound(NotFound):
+    """No user has that name."""
 
 
 class WeakPassword(Invalid):
@@ -120,6 +130,7 @@ def set_password(session: Session, *, username: str, password: str) -> None:
         raise FacilityError(f"no user {username!r}")
     check_password(password, username=username)
     user.password_hash = _HASHER.hash(password)
+    withdraw_tokens(session, username=username)  # a changed password ends every sign-in
     session.commit()
 
 
@@ -138,20 +149,79 @@ def issue_token(user: User, *, secret: str, ttl_s: int) -> str:
     claims = {
         "sub": user.username,
         "role": user.role.value,
+        "ver": user.token_version,
         "iat": now,
         "exp": now + timedelta(seconds=ttl_s),
     }
     return jwt.encode(claims, secret, algorithm=ALGORITHM)
 
 
-def read_token(token: str, *, secret: str) -> tuple[str, Role]:
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    """What a valid signature vouches for; :func:`check_claims` says if it still holds."""
+
+    username: str
+    role: Role
+    version: int
+
+
+def read_token(token: str, *, secret: str) -> TokenClaims:
+    """The claims of a token signed with ``secret`` and not expired; AuthError otherwise."""
     try:
         claims = jwt.decode(
             token, secret, algorithms=[ALGORITHM], options={"require": ["exp", "sub"]}
         )
-        return str(claims["sub"]), Role(claims["role"])
-    except (jwt.PyJWTError, KeyError, ValueError) as exc:
+        return TokenClaims(str(claims["sub"]), Role(claims["role"]), int(claims.get("ver", 0)))
+    except (jwt.PyJWTError, KeyError, ValueError, TypeError) as exc:
         raise AuthError("token is invalid or expired; get a new one at /api/v1/auth/token") from exc
+
+
+def check_claims(session: Session, claims: TokenClaims) -> Role:
+    """The user's role *now*, if the token was not withdrawn; AuthError otherwise.
+
+    A signature alone would keep a token valid for its whole lifetime (8 h) after the user was
+    deactivated, changed role or signed out. One indexed read per request buys "at once".
+    """
+    row = session.execute(
+        sa.select(User.role, User.active, User.token_version).where(
+            User.username == claims.username
+        )
+    ).first()
+    if row is None or not row.active or row.token_version != claims.version:
+        raise AuthError(
+            "this sign-in was withdrawn (signed out, deactivated, or role or password changed); "
+            "sign in again"
+        )
+    return Role(row.role)
+
+
+def withdraw_tokens(session: Session, *, username: str) -> None:
+    """Make every token issued to ``username`` so far invalid (the caller commits)."""
+    session.execute(
+        sa.update(User)
+        .where(User.username == username)
+        .values(token_version=User.token_version + 1)
+    )
+
+
+def update_user(
+    session: Session, *, username: str, role: Role | None = None, active: bool | None = None
+) -> User:
+    """Change a user's role or whether they may sign in; their tokens are withdrawn at once."""
+    user = session.scalar(sa.select(User).where(User.username == username))
+    if user is None:
+        raise UserNotFound(
+            f"no user {username!r}; check the spelling (user names are case-sensitive)"
+        )
+    if role is not None:
+        user.role = role
+    if active is not None:
+        user.active = active
+    session.flush()
+    withdraw_tokens(session, username=username)
+    session.commit()
+    session.refresh(user)
+    return user
 
 
 def ensure_secret_key(settings: Settings) -> str:
