@@ -25,6 +25,7 @@ __all__ = [
     "DEFAULT_LANGUAGE",
     "LANGUAGES",
     "LOCALE_DIR",
+    "NC_",
     "N_",
     "Localizer",
     "catalogue",
@@ -48,12 +49,19 @@ def catalogue(language: str) -> tuple[Translations, frozenset[str]]:
     with po_path.open("rb") as handle:
         parsed = read_po(handle, locale=LANGUAGES[language])
     known = frozenset(
-        str(message.id) for message in parsed if message.id and message.string and not message.fuzzy
+        _key(message.context, str(message.id))
+        for message in parsed
+        if message.id and message.string and not message.fuzzy
     )
     buffer = io.BytesIO()
     write_mo(buffer, parsed)
     buffer.seek(0)
     return Translations(buffer), known
+
+
+def _key(context: str | None, message: str) -> str:
+    """A message's key as gettext stores it: ``context\x04message`` when it has a context."""
+    return message if context is None else f"{context}\x04{message}"
 
 
 @cache
@@ -116,6 +124,13 @@ class Localizer:
             self.missing.add(message)
         return self.translations.gettext(message)
 
+    def pgettext(self, context: str, message: str) -> str:
+        """Translate ``message`` in ``context``: one English word with two meanings ("Order",
+        a work order or a quantity to order) gets a catalogue entry per meaning."""
+        if _key(context, message) not in self.known:
+            self.missing.add(_key(context, message))
+        return str(self.translations.pgettext(context, message))
+
     def label(self, message: str) -> str:
         """Translate a data value (a metric name) if the catalogue knows it, else show it as is."""
         return self.translations.gettext(message) if message in self.known else message
@@ -151,3 +166,9 @@ def localizer(language: str) -> Localizer:
 def N_(message: str) -> str:  # noqa: N802 - the gettext convention for "mark only"
     """Mark ``message`` for extraction; it is translated where it is shown."""
     return message
+
+
+def NC_(context: str, message: str) -> tuple[str, str]:  # noqa: N802 - as N_, with a context
+    """Mark ``message`` in ``context`` for extraction (``pybabel extract -k NC_:1c,2``); it is
+    translated where it is shown, with :meth:`Localizer.pgettext`."""
+    return context, message

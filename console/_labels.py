@@ -16,7 +16,7 @@ from fastapi.responses import Response
 
 from console import _data as data
 from console import _service_data as sdata
-from console._i18n import N_, Localizer
+from console._i18n import N_, NC_, Localizer
 from console._render import localizer_of, render
 from console._session import ConsoleUser
 from maintenance.shared.vocabulary import Priority
@@ -24,8 +24,11 @@ from maintenance.work_orders.models import WorkOrderSource, WorkOrderStatus
 
 __all__ = [
     "ACTION_LABELS",
+    "BOOLEAN_WORDS",
+    "CHECKLIST_KINDS",
     "EVENT_LABELS",
     "NOTICES",
+    "OUTCOME_LABELS",
     "PRIORITY_LABELS",
     "SOURCE_LABELS",
     "STATUS_LABELS",
@@ -61,7 +64,7 @@ ACTION_LABELS = {
     "verify": N_("Confirm it is fixed"),
     "reopen": N_("Not fixed: reopen"),
     "close": N_("Close (verified)"),
-    "cancel": N_("Cancel"),
+    "cancel": N_("Cancel work order"),
 }
 EVENT_LABELS = {
     "created": N_("opened"),
@@ -94,6 +97,8 @@ NOTICES = {
     "reported": N_("Thank you: your report was received and is now a work order."),
     "moved": N_("The work order was updated."),
     "rated": N_("Thank you for rating the work."),
+    "recorded": N_("The checklist item was recorded."),
+    "cancelled": N_("The work order was cancelled."),
 }
 ROLE_LABELS = (N_("admin"), N_("manager"), N_("tech"), N_("requester"))
 METRIC_LABELS = (
@@ -125,6 +130,23 @@ METRIC_LABELS = (
 )
 
 
+#: Words for a boolean reading where "on"/"off" says nothing: (false, true) per metric, in the
+#: metric's context (``closed`` of a door contact is not ``closed`` of a work order).
+BOOLEAN_WORDS = {
+    "occupancy": (NC_("occupancy", "vacant"), NC_("occupancy", "occupied")),
+    "contact": (NC_("contact", "open"), NC_("contact", "closed")),
+    "water_leak": (NC_("water_leak", "dry"), NC_("water_leak", "leak")),
+}
+#: What a checklist item records (``ChecklistItem.kind``) and its two outcomes.
+CHECKLIST_KINDS = {
+    "pass_fail": N_("Pass or fail"),
+    "number": N_("Measurement"),
+    "text": N_("Note"),
+    "photo": N_("Photo"),
+}
+OUTCOME_LABELS = {"pass": N_("Pass"), "fail": N_("Fail")}
+
+
 def common(request: Request, user: ConsoleUser | None) -> dict[str, Any]:
     loc = localizer_of(request)
     return {
@@ -134,16 +156,22 @@ def common(request: Request, user: ConsoleUser | None) -> dict[str, Any]:
         "SOURCE_LABELS": SOURCE_LABELS,
         "EVENT_LABELS": EVENT_LABELS,
         "HEALTH_LABELS": data.HEALTH_LABELS,
-        "fmt_value": lambda value, unit: format_value(loc, value, unit),
+        "CHECKLIST_KINDS": CHECKLIST_KINDS,
+        "OUTCOME_LABELS": OUTCOME_LABELS,
+        "fmt_value": lambda value, unit, metric="": format_value(loc, value, unit, metric),
         "label_of": lambda labels, key: (
             loc.gettext(labels[key]) if key in labels else loc.label(str(key))
         ),
     }
 
 
-def format_value(loc: Localizer, value: float, unit: str) -> str:
-    """A reading as a person reads it: locale digits and the unit, on/off for booleans."""
+def format_value(loc: Localizer, value: float, unit: str, metric: str = "") -> str:
+    """A reading as a person reads it: locale digits and the unit; a boolean as the metric's
+    words (occupied/vacant, closed/open, leak/dry), else on/off."""
     if unit == "bool":
+        words = BOOLEAN_WORDS.get(metric)
+        if words is not None:
+            return loc.pgettext(*words[1 if value else 0])
         return loc.gettext("on") if value else loc.gettext("off")
     if unit in ("code", ""):
         return loc.number(value, 0) if unit == "code" else loc.number(value, 2)

@@ -129,6 +129,10 @@ def render(
         text = loc.gettext(message)
         return text % params if params else text
 
+    def translate_in(context: str, message: str, **params: Any) -> str:
+        text = loc.pgettext(context, message)
+        return text % params if params else text
+
     html = TEMPLATES.get_template(template).render(
         request=request,
         user=user,
@@ -136,6 +140,7 @@ def render(
         lang=loc.language,
         _=translate,
         gettext=translate,
+        pgettext=translate_in,
         csrf=csrf_token(nonce, secret),
         prefix=PREFIX,
         **values,

@@ -48,7 +48,7 @@ def _snapshot(request: Request, loc: Localizer) -> dict[str, object]:
                         "online": device.online,
                         "presence": loc.gettext(PRESENCE_LABELS[device.online]),
                         "values": {
-                            metric: format_value(loc, value, unit)
+                            metric: format_value(loc, value, unit, metric)
                             for metric, (value, unit, _ts) in device.values.items()
                         },
                     }

@@ -1,19 +1,23 @@
 """The work-order pages: the board, a technician's own list, one order, and the forms that move
-an order along its life cycle or rate the work.
+an order along its life cycle, record its checklist, cancel it or rate the work.
 
 The board and "my orders" are for the maintenance team; an order's page is for anyone who may
 see the order (as the API decides, by role and team). Every change is a form post through
 :mod:`maintenance.work_orders.service` with the caller's role, so the console can do nothing
-the API would refuse; the actions offered are those the service would accept.
+the API would refuse; the actions offered are those the service would accept. A refused
+checklist result or resolve draws the order page again with the reason in the page's language
+(which required items are missing, linked); cancelling is a page of its own that asks for the
+reason, which becomes the transition's note in the audit trail.
 """
 
 from __future__ import annotations
 
-from typing import Annotated
+import math
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from console import _data as data
@@ -39,18 +43,26 @@ from console._render import (
     user_of,
 )
 from console._session import ConsoleUser, CsrfError
-from facility.core.errors import FacilityError, Forbidden, WorkOrderError, WorkOrderNotFound
+from facility.core.errors import (
+    FacilityError,
+    Forbidden,
+    InvalidTransition,
+    WorkOrderError,
+    WorkOrderNotFound,
+)
 from maintenance.api.problems import status_of
 from maintenance.people.models import User
 from maintenance.shared.vocabulary import Priority, Role
 from maintenance.work_orders import service
-from maintenance.work_orders.models import WorkOrder, WorkOrderStatus
+from maintenance.work_orders.models import ChecklistItem, WorkOrder, WorkOrderStatus
 
 __all__ = ["router"]
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 MAX_NOTE = 1000
+#: Longest checklist result (the API's ``ChecklistResult`` allows 10,000; a phone form less).
+MAX_RESULT = 2000
 #: States in which the requester may rate the work (as ``rate_work_order`` allows).
 RATEABLE = (WorkOrderStatus.VERIFIED, WorkOrderStatus.CLOSED)
 
@@ -151,13 +163,22 @@ def _may_rate(user: ConsoleUser, order: WorkOrder) -> bool:
     return user.can_manage or (user.role is Role.REQUESTER and order.created_by == user.username)
 
 
-@router.get("/orders/{order_id}")
-async def order_page(
-    request: Request, order_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+def missing_items(order: WorkOrder) -> list[ChecklistItem]:
+    """The required checklist items without a result: what stops ``resolve`` (as the service
+    decides in :func:`~maintenance.work_orders.service.transition`)."""
+    return [item for item in order.checklist if item.required and item.outcome is None]
+
+
+async def _draw_order(
+    request: Request,
+    user: ConsoleUser,
+    order_id: int,
+    *,
+    status_code: int = 200,
+    **problems: Any,
 ) -> Response:
-    user = user_of(request)
-    if user is None:
-        return login_redirect(request)
+    """The order page; a refused post draws it again with ``problems`` (``item_problem``: the
+    item id and message; ``resolve_refused``: required items are missing)."""
     context = context_of(request)
     actor = actor_of(user)
 
@@ -182,13 +203,30 @@ async def order_page(
         request,
         "order.html",
         user=user,
+        status_code=status_code,
         order=order,
         actions=actions,
         people=workers if "assign" in actions else [],
         may_rate=_may_rate(user, order),
+        # the service lets whoever may resolve the order record its checklist
+        may_record="resolve" in actions,
+        missing=missing_items(order),
+        photos={a.id: a.filename for a in order.attachments},
+        item_problem=problems.get("item_problem"),
+        resolve_refused=problems.get("resolve_refused", False),
         notice=NOTICES.get(request.query_params.get("notice", "")),
         **common(request, user),
     )
+
+
+@router.get("/orders/{order_id}")
+async def order_page(
+    request: Request, order_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+) -> Response:
+    user = user_of(request)
+    if user is None:
+        return login_redirect(request)
+    return await _draw_order(request, user, order_id)
 
 
 def _change_failed(request: Request, user: ConsoleUser, exc: Exception) -> Response:
@@ -225,6 +263,8 @@ async def act(request: Request, order_id: Annotated[int, Path(ge=1, le=2**31 - 1
         return bad_form(request, user, exc.message)
     if action not in service.ACTIONS:
         return bad_form(request, user, N_("Unknown action."))
+    if action == "cancel":
+        return await _cancel(request, user, order_id, reason=note)
     context = context_of(request)
 
     def apply() -> None:
@@ -244,8 +284,210 @@ async def act(request: Request, order_id: Annotated[int, Path(ge=1, le=2**31 - 1
     try:
         await run_in_threadpool(apply)
     except (WorkOrderError, Forbidden) as exc:
+        if action == "resolve" and not isinstance(exc, InvalidTransition | WorkOrderNotFound):
+            # the service's English reason names the items; the page names them in its language
+            return await _draw_order(
+                request, user, order_id, status_code=status_of(exc), resolve_refused=True
+            )
         return _change_failed(request, user, exc)
     return back_with_notice(back, "moved")
+
+
+# -- checklist ------------------------------------------------------------------------------------
+#: Why a result was refused, by the item's kind (the service's reasons are English).
+RESULT_PROBLEMS = {
+    "pass_fail": N_("Choose pass or fail."),
+    "number": N_("Enter the measured value as a number, such as 4.5."),
+    "text": N_("Write what you found."),
+    "photo": N_("Choose a photo attached to this work order."),
+}
+
+
+def _result_value(kind: str, raw: str) -> str | float:
+    """The form's text as the service takes it for ``kind``; anything unreadable is passed on
+    as text, so the service refuses it in its own order (role, state, then value)."""
+    if kind == "number":
+        try:
+            text = raw.replace(" ", "")
+            number = float(text if "." in text else text.replace(",", "."))  # 4,5 is 4.5
+        except ValueError:
+            return raw
+        return number if math.isfinite(number) else raw
+    if kind == "photo" and raw.isascii() and raw.isdigit() and len(raw) < 12:
+        return float(raw)
+    return raw
+
+
+@router.post("/orders/{order_id}/checklist/{item_id}")
+async def record_item(
+    request: Request,
+    order_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    item_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+) -> Response:
+    """Record one checklist item's result through the service, as the API's
+    ``POST /work-orders/{id}/checklist/{item}`` does."""
+    user = user_of(request)
+    if user is None:
+        return Response("log in first", status_code=401)
+    try:
+        form = await read_form(request)
+        raw = form_text(form, "value", max_len=MAX_RESULT)
+    except CsrfError:
+        return forbidden(request, user, CSRF_MESSAGE)
+    except FormError as exc:
+        return await _draw_order(
+            request, user, order_id, status_code=400, item_problem=(item_id, exc.message)
+        )
+    context = context_of(request)
+    actor = actor_of(user)
+
+    def apply() -> tuple[int, str] | None:
+        """None when recorded; else the status and the reason for the item's kind."""
+        with context.sessions() as session:
+            order = service.get_work_order(session, work_order_id=order_id, actor=actor)
+            item = next((i for i in order.checklist if i.id == item_id), None)
+            kind = item.kind if item is not None else "text"
+            try:
+                service.record_checklist_item(
+                    session,
+                    work_order_id=order_id,
+                    item_id=item_id,
+                    value=_result_value(kind, raw),
+                    actor=user.username,
+                    role=user.role,
+                    now=context.clock(),
+                    policy=context.policy,
+                )
+            except (WorkOrderNotFound, InvalidTransition):
+                raise
+            except WorkOrderError as exc:  # the value does not fit the item's kind
+                return status_of(exc), RESULT_PROBLEMS.get(kind, RESULT_PROBLEMS["text"])
+            return None
+
+    try:
+        refused = await run_in_threadpool(apply)
+    except WorkOrderNotFound:
+        return not_found(request, user, N_("There is no such checklist item."))
+    except Forbidden as exc:
+        return _change_failed(request, user, exc)
+    except InvalidTransition as exc:
+        refused = (
+            status_of(exc),
+            N_("Start the work order first: its checklist is recorded while it is in progress."),
+        )
+    if refused is not None:
+        status_code, message = refused
+        return await _draw_order(
+            request, user, order_id, status_code=status_code, item_problem=(item_id, message)
+        )
+    return RedirectResponse(
+        f"{PREFIX}/orders/{order_id}?notice=recorded#item-{item_id}", status_code=303
+    )
+
+
+# -- cancelling -----------------------------------------------------------------------------------
+async def _cancel_page(
+    request: Request,
+    user: ConsoleUser,
+    order_id: int,
+    *,
+    status_code: int = 200,
+    error: str | None = None,
+    reason: str = "",
+) -> Response:
+    """The confirmation step: the order, what cancelling means, and the required reason."""
+    context = context_of(request)
+    actor = actor_of(user)
+
+    def load() -> tuple[WorkOrder | None, list[str]]:
+        with context.sessions() as session:
+            try:
+                order = service.get_work_order(session, work_order_id=order_id, actor=actor)
+            except WorkOrderNotFound:
+                return None, []
+            return order, service.actions_for(order, actor, service.team_of(session, actor))
+
+    order, actions = await run_in_threadpool(load)
+    if order is None:
+        return not_found(request, user, N_("There is no such work order."))
+    if "cancel" not in actions:
+        if order.status not in service.ACTIONS["cancel"].sources:
+            return render(
+                request,
+                "error.html",
+                user=user,
+                status_code=409,
+                title=N_("The work order could not be changed"),
+                message=N_("This work order can no longer be cancelled."),
+            )
+        return forbidden(request, user, N_("Your role may not do this to a work order."))
+    return render(
+        request,
+        "order_cancel.html",
+        user=user,
+        status_code=status_code,
+        order=order,
+        error=error,
+        reason=reason,
+        **common(request, user),
+    )
+
+
+@router.get("/orders/{order_id}/cancel")
+async def cancel_page(
+    request: Request, order_id: Annotated[int, Path(ge=1, le=2**31 - 1)]
+) -> Response:
+    user = user_of(request)
+    if user is None:
+        return login_redirect(request)
+    return await _cancel_page(request, user, order_id)
+
+
+@router.post("/orders/{order_id}/cancel")
+async def cancel(request: Request, order_id: Annotated[int, Path(ge=1, le=2**31 - 1)]) -> Response:
+    """Cancel with a reason (required): the ``cancel`` transition, the reason as its note."""
+    user = user_of(request)
+    if user is None:
+        return Response("log in first", status_code=401)
+    try:
+        form = await read_form(request)
+        reason = form_text(form, "reason", max_len=MAX_NOTE)
+    except CsrfError:
+        return forbidden(request, user, CSRF_MESSAGE)
+    except FormError as exc:
+        return await _cancel_page(request, user, order_id, status_code=400, error=exc.message)
+    return await _cancel(request, user, order_id, reason=reason)
+
+
+async def _cancel(request: Request, user: ConsoleUser, order_id: int, *, reason: str) -> Response:
+    if not reason:
+        return await _cancel_page(
+            request,
+            user,
+            order_id,
+            status_code=400,
+            error=N_("Say why the work order is cancelled; the reason goes into its history."),
+        )
+    context = context_of(request)
+
+    def apply() -> None:
+        with context.sessions() as session:
+            service.transition(
+                session,
+                work_order_id=order_id,
+                action="cancel",
+                actor=user.username,
+                role=user.role,
+                note=reason,
+                now=context.clock(),
+                policy=context.policy,
+            )
+
+    try:
+        await run_in_threadpool(apply)
+    except (WorkOrderError, Forbidden) as exc:
+        return _change_failed(request, user, exc)
+    return back_with_notice(f"{PREFIX}/orders/{order_id}", "cancelled")
 
 
 @router.post("/orders/{order_id}/rate")

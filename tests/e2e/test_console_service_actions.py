@@ -527,7 +527,7 @@ def test_the_forms_and_their_messages_are_translated_into_chinese(
     moved = _post(client, asset, {"to": "in_service", "reason": "修好了"})
     assert "资产状态已更改" in _follow(client, moved)
     run = _follow(client, _post(client, "/console/pm", {"action": "run"}))
-    assert "调度器已运行" in run
+    assert "到期保养工单已生成" in run
     assert missing == set(), f"untranslated: {sorted(missing)}"
     assert client.get("/console/stock", headers={"Accept-Language": EN}).status_code == 200
 

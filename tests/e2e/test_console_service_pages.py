@@ -738,6 +738,33 @@ def test_every_service_page_renders_in_chinese_with_no_untranslated_key(
     assert missing == set(), f"untranslated: {sorted(missing)}"
 
 
+def test_the_chinese_pages_use_the_facility_teams_own_terms(
+    service_console: ServiceConsole,
+) -> None:
+    """As a property/facility-services reviewer asked: 工单 (not 订货量) for the order column of
+    the maintenance history, 已使用年限, 设备更换计划, 月度服务报告, 立即生成到期保养工单,
+    补货点 and 维修师傅."""
+    manager = _client(service_console, "manager", ZH)
+    chiller = manager.get(f"/console/assets/{service_console.ids['CH-1']}").text
+    history = chiller.split('id="maintenance-history"')[1].split("</thead>")[0]
+    assert '<th scope="col">工单</th>' in history and "订货量" not in history
+    assert "<dt>已使用年限</dt>" in chiller and "役龄" not in chiller
+    replacement = manager.get("/console/assets/replacement").text
+    assert "<h1>设备更换计划</h1>" in replacement and "已使用年限与预期寿命之比" in replacement
+    review = manager.get("/console/review").text
+    assert "月度服务报告" in review and "评审" not in _text(review)
+    pm_page = manager.get("/console/pm").text
+    assert 'data-action="run">立即生成到期保养工单</button>' in pm_page
+    assert "调度器" not in pm_page
+    stock = manager.get("/console/stock").text
+    assert "补货点" in stock and "再订货点" not in stock
+    assert '<th scope="col">订货量</th>' in stock, "the quantity to order keeps its own word"
+    tech = _client(service_console, "tech", ZH)
+    assert "tech (维修师傅)" in tech.get("/console/pm").text
+    english = _client(service_console, "manager").get("/console/stock").text
+    assert '<th scope="col">Order</th>' in english, "English keeps one word for both"
+
+
 # -- in a real browser ----------------------------------------------------------------------------
 DOCS_SCREENSHOT = Path(__file__).resolve().parents[2] / "docs" / "console-assets.png"
 

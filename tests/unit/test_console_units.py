@@ -14,6 +14,7 @@ from babel.messages.pofile import read_po
 from console._charts import downsample, line_chart
 from console._data import Health, asset_health
 from console._i18n import LOCALE_DIR, catalogue, localizer, negotiate
+from console._labels import format_value
 from console._links import LinkError, RateLimiter, Revocations, sign_link, verify_link
 from console._qrsheet import Sticker, qr_sheet_pdf
 from console._session import csrf_token
@@ -212,16 +213,52 @@ def test_an_unknown_message_is_recorded_as_missing_and_shown_as_is() -> None:
     assert loc.missing == {"A string nobody wrote"}, "data labels are not UI keys"
 
 
-def _source_messages() -> set[str]:
+def test_one_english_word_with_two_meanings_has_a_chinese_word_per_context() -> None:
+    loc = localizer("zh-Hans")
+    assert loc.pgettext("work order", "Order") == "工单"
+    assert loc.pgettext("quantity to order", "Order") == "订货量"
+    assert localizer("en").pgettext("work order", "Order") == "Order"
+    assert loc.pgettext("work order", "Nobody wrote this") == "Nobody wrote this"
+    assert loc.missing == {"work order\x04Nobody wrote this"}
+
+
+@pytest.mark.parametrize(
+    ("metric", "value", "zh", "en"),
+    [
+        ("occupancy", 1.0, "有人", "occupied"),
+        ("occupancy", 0.0, "无人", "vacant"),
+        ("contact", 1.0, "关闭", "closed"),
+        ("water_leak", 1.0, "漏水", "leak"),
+        ("fan", 1.0, "开", "on"),
+    ],
+)
+def test_a_boolean_reading_reads_as_the_words_of_its_metric(
+    metric: str, value: float, zh: str, en: str
+) -> None:
+    chinese, english = localizer("zh-Hans"), localizer("en")
+    assert format_value(chinese, value, "bool", metric) == zh
+    assert format_value(english, value, "bool", metric) == en
+    assert chinese.missing == set() and english.missing == set()
+
+
+def _source_messages() -> set[tuple[str | None, str]]:
+    """Every (context, message) the source marks: ``_``/``N_`` without one, ``pgettext`` in
+    templates and ``NC_`` in Python with one."""
     found = set()
     method_map = [("**.py", "python"), ("templates/**.html", "jinja2")]
     options = {"templates/**.html": {"extensions": "jinja2.ext.i18n"}}
-    keywords = {"_": None, "gettext": None, "N_": None}
-    for _file, _line, message, _comments, _context in extract_from_dir(
+    keywords = {
+        "_": None,
+        "gettext": None,
+        "N_": None,
+        "pgettext": ((1, "c"), 2),
+        "NC_": ((1, "c"), 2),
+    }
+    for _file, _line, message, _comments, context in extract_from_dir(
         str(CONSOLE), method_map, options, keywords=keywords
     ):
         if isinstance(message, str) and message:
-            found.add(message)
+            found.add((context, message))
     return found
 
 
@@ -229,7 +266,7 @@ def _source_messages() -> set[str]:
 def test_every_message_in_the_source_is_translated_in_both_catalogues(folder: str) -> None:
     with (LOCALE_DIR / folder / "LC_MESSAGES" / "messages.po").open("rb") as handle:
         po = read_po(handle)
-    translated = {str(m.id) for m in po if m.id and m.string and not m.fuzzy}
+    translated = {(m.context, str(m.id)) for m in po if m.id and m.string and not m.fuzzy}
     missing = _source_messages() - translated
     assert missing == set(), f"run pybabel extract/update and translate: {sorted(missing)}"
 
