@@ -22,6 +22,7 @@ from facility.core.types import Reading
 from rules.model import (
     BaselineRule,
     CompositeRule,
+    ExpressionRule,
     FaultRule,
     FlatlineRule,
     OfflineRule,
@@ -32,6 +33,7 @@ from rules.model import (
     fingerprint,
     matcher,
 )
+from rules.points import operating_state
 from rules.schedule import zone
 
 __all__ = ["Evaluator", "Transition", "human", "make_evaluator"]
@@ -567,6 +569,225 @@ def _describe(condition: Any) -> str:
     return " and ".join(parts)
 
 
+# -- expression over several points (G36 fault conditions) ----------------------------------------
+@dataclass(slots=True)
+class _ExpressionState(_Debounce):
+    values: dict[str, list[float]] = field(default_factory=dict)  # metric -> [value, ts]
+    samples: dict[str, list[list[float]]] = field(default_factory=dict)  # metric -> [[ts, v]]
+    os: str = ""  # the G36 operating state last derived ("" = not known yet)
+    os_since: float | None = None
+    fan_on_since: float | None = None
+
+    def expression_signature(self) -> tuple[Any, ...]:
+        return (*self.signature(), self.os, self.os_since, self.fan_on_since)
+
+
+class ExpressionEvaluator(Evaluator[ExpressionRule, _ExpressionState]):
+    """Evaluates the compiled condition on an asset's latest values and rolling means.
+
+    Per asset it keeps each point's latest value, the samples its ``mean`` windows need, the
+    operating state and when it began, and when the fan last started. The condition is
+    evaluated on every reading of a point it uses, at that reading's time.
+    """
+
+    state_type = _ExpressionState
+    asset_keyed = True
+
+    def __init__(self, rule: ExpressionRule) -> None:
+        super().__init__(rule)
+        condition = rule.compiled("condition")
+        assert condition is not None
+        self.condition = condition
+        self.clear = rule.compiled("clear")
+        self.value = rule.compiled("value")
+        refs = set(condition.refs)
+        for extra in (self.clear, self.value):
+            if extra is not None:
+                refs |= extra.refs
+        self.refs = sorted(refs)
+        self.windows: dict[str, float] = {}  # metric -> longest window, seconds
+        for metric, window_s in self.refs:
+            if window_s:
+                self.windows[metric] = max(window_s, self.windows.get(metric, 0.0))
+        self.max_age_s = rule.max_age.total_seconds()
+        self.state_metrics = rule.state_metrics()
+        self.fan_metric = rule.metric_of(rule.fan) if rule.fan else None
+        self.names = {metric: metric for metric in self.state_metrics}
+        if self.fan_metric is not None:
+            self.names[rule.fan or self.fan_metric] = self.fan_metric
+        self.names.update(condition.names)
+        for extra in (self.clear, self.value):
+            if extra is not None:
+                self.names.update(extra.names)
+
+    # -- the asset's picture --------------------------------------------------------------------
+    def _record(self, st: _ExpressionState, metric: str, value: float, ts: float) -> bool:
+        seen = st.values.get(metric)
+        if seen is not None and ts <= seen[1]:
+            return False
+        st.values[metric] = [value, ts]
+        window_s = self.windows.get(metric)
+        if window_s is not None:
+            samples = st.samples.setdefault(metric, [])
+            samples.append([ts, value])
+            drop = 0
+            while drop < len(samples) and samples[drop][0] <= ts - window_s:
+                drop += 1
+            if drop:
+                del samples[:drop]
+        return True
+
+    def _fresh(self, st: _ExpressionState, metric: str, ts: float) -> float | None:
+        entry = st.values.get(metric)
+        if entry is None or ts - entry[1] > self.max_age_s:
+            return None
+        return entry[0]
+
+    def _values(self, st: _ExpressionState, ts: float) -> dict[tuple[str, float], float] | None:
+        """Every value the expressions need at ``ts``, or None if one is missing or stale."""
+        values: dict[tuple[str, float], float] = {}
+        for key in self.refs:
+            metric, window_s = key
+            if not window_s:
+                latest = self._fresh(st, metric, ts)
+                if latest is None:
+                    return None
+                values[key] = latest
+                continue
+            total, count = 0.0, 0
+            for sample_ts, sample in reversed(st.samples.get(metric, ())):
+                if sample_ts <= ts - window_s:
+                    break
+                total += sample
+                count += 1
+            if not count:
+                return None
+            values[key] = total / count
+        return values
+
+    def _gate(self, st: _ExpressionState, ts: float) -> bool | None:
+        """False: the rule does not apply now; None: suspended or unknown; True: evaluate."""
+        rule = self.rule
+        applies: bool | None = True
+        if self.fan_metric is not None:
+            fan = self._fresh(st, self.fan_metric, ts)
+            if fan is None:
+                applies = None
+            elif fan < 0.5:
+                st.fan_on_since = None
+                applies = False
+            else:
+                if st.fan_on_since is None:
+                    st.fan_on_since = ts
+                if ts - st.fan_on_since < rule.fan_startup_delay.total_seconds():
+                    applies = None
+        if rule.states:
+            commands = [self._fresh(st, metric, ts) for metric in self.state_metrics]
+            if any(command is None for command in commands):
+                return False if applies is False else None
+            limits = rule.operating_state
+            heating, cooling, damper = commands
+            assert heating is not None
+            assert cooling is not None
+            assert damper is not None
+            state = operating_state(
+                heating,
+                cooling,
+                damper,
+                min_outdoor_air_damper=limits.min_outdoor_air_damper,
+                damper_tolerance=limits.damper_tolerance,
+                valve_deadband=limits.valve_deadband,
+            )
+            if state != st.os:
+                st.os, st.os_since = state, ts
+            if applies is False or state not in rule.states:
+                return False
+            assert st.os_since is not None
+            if ts - st.os_since < rule.mode_delay.total_seconds():
+                return None
+        return applies
+
+    def on_reading(self, reading: Reading, ts: float, asset: str) -> Transition | None:
+        st = self.state(asset)
+        if not self._record(st, reading.metric, reading.value, ts):
+            return None
+        if st.last_ts is not None and ts < st.last_ts:
+            return None  # a late value updates the picture but cannot move the timers back
+        st.last_ts = ts
+        before = st.expression_signature()
+        change = self._step(st, ts)
+        if st.expression_signature() != before:
+            self.dirty.add(asset)
+        if change is None:
+            return None
+        return self._transition(st, reading, ts, asset, change)
+
+    def _step(self, st: _ExpressionState, ts: float) -> bool | None:
+        rule = self.rule
+        if not self.active(ts):
+            return False if st.off_schedule() else None
+        gate = self._gate(st, ts)
+        holds: bool | None
+        cleared: bool | None
+        if gate is None:
+            holds = cleared = None
+        elif gate is False:
+            holds, cleared = False, True
+        else:
+            values = self._values(st, ts)
+            holds = cleared = None
+            if values is not None:
+                try:
+                    holds = bool(self.condition(values))
+                    cleared = not holds if self.clear is None else bool(self.clear(values))
+                except ZeroDivisionError:
+                    holds = cleared = None
+        if holds is None or cleared is None:
+            st.pending_since = st.clear_since = None  # unknown: no fire, no clear, no credit
+            return None
+        return st.step(
+            holds, cleared, ts, rule.for_.total_seconds(), rule.clear_for.total_seconds()
+        )
+
+    def _transition(
+        self, st: _ExpressionState, reading: Reading, ts: float, asset: str, change: bool
+    ) -> Transition:
+        rule = self.rule
+        now_values: dict[str, float] = {}
+        for name, metric in sorted(self.names.items()):
+            entry = st.values.get(metric)
+            if entry is not None:
+                now_values[name] = entry[0]
+        value: float | None = None
+        if self.value is not None:
+            values = self._values(st, ts)
+            if values is not None:
+                try:
+                    value = float(self.value(values))
+                except ZeroDivisionError:
+                    value = None
+        shown = ", ".join(f"{name}={v:g}" for name, v in now_values.items())
+        state = f" in {st.os}" if rule.states and st.os else ""
+        default = (
+            f"{asset}: {rule.description or rule.condition}{state} "
+            f"for {human(rule.for_.total_seconds())} (now {shown})"
+        )
+        return self.transition(
+            reading.device,
+            asset,
+            change,
+            ts,
+            value,
+            "",
+            default,
+            **{
+                **now_values,
+                "state": st.os,
+                "for": human(rule.for_.total_seconds()),
+            },
+        )
+
+
 # -- energy baseline ------------------------------------------------------------------------------
 @dataclass(slots=True)
 class _BaselineState:
@@ -675,6 +896,7 @@ _EVALUATORS: dict[type[Any], type[Evaluator[Any, Any]]] = {
     OfflineRule: OfflineEvaluator,
     FaultRule: FaultEvaluator,
     CompositeRule: CompositeEvaluator,
+    ExpressionRule: ExpressionEvaluator,
     BaselineRule: BaselineEvaluator,
 }
 

@@ -13,8 +13,9 @@ A rule names what it watches (``select``), when it fires, when it clears, and ho
         message: "{asset}: supply air {value:.1f} degC above {threshold} degC"
 
 Kinds: ``threshold``, ``rate``, ``flatline``, ``stale``, ``offline`` / ``disconnect`` /
-``heartbeat``, ``fault``, ``composite`` and ``baseline``; docs/rules.md describes each. A file may
-also declare ``maintenance`` windows (see :mod:`rules.schedule`).
+``heartbeat``, ``fault``, ``composite``, ``expression`` and ``baseline``; docs/rules.md describes
+each (docs/fdd.md the expression kind). A file may also declare ``maintenance`` windows (see
+:mod:`rules.schedule`).
 """
 
 from __future__ import annotations
@@ -31,18 +32,27 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 from pydantic.json_schema import WithJsonSchema
 
 from facility.core.types import Severity
+from rules._expression import Expression, ExpressionError, compile_expression
+from rules.points import (
+    AHU_POINTS,
+    BOOLEAN_POINTS,
+    STATE_POINTS,
+    OperatingState,
+)
 from rules.schedule import MaintenanceWindow, Schedule, zone
 
 __all__ = [
     "BaselineRule",
     "CompositeRule",
     "Condition",
+    "ExpressionRule",
     "FaultRule",
     "FlatlineRule",
     "OfflineRule",
@@ -395,6 +405,136 @@ class CompositeRule(_Debounced):
         return sorted({condition.metric for condition in self.conditions})
 
 
+_POINT_NAME = r"^[a-z][a-z0-9_]{0,63}$"
+_KNOWN_POINTS = frozenset(AHU_POINTS)
+
+
+class OperatingStateLimits(_Strict):
+    """How commands are read as G36 operating states (see :mod:`rules.points`)."""
+
+    min_outdoor_air_damper: float = Field(
+        default=20.0, ge=0, le=100, description="the damper position at minimum outdoor air, %"
+    )
+    damper_tolerance: float = Field(
+        default=5.0, ge=0, le=50, description="within this of minimum (or 100 %) counts as there"
+    )
+    valve_deadband: float = Field(
+        default=1.0, ge=0, le=50, description="a valve command at or below this counts as shut"
+    )
+
+
+class ExpressionRule(_Debounced):
+    """Fire when a boolean ``condition`` over several points of one asset holds for ``for``.
+
+    ``points`` maps the names the condition uses to metrics (canonical AHU point names need no
+    mapping); ``params`` are named constants (tolerances). ``clear`` is an optional condition for
+    clearing (hysteresis; default: the condition no longer holds). A point missing or older than
+    ``max_age`` makes the condition unknown: no fire, no clear, and pending ``for`` time restarts.
+    ``states`` limits the rule to G36 operating states, suspended for ``mode_delay`` after each
+    change of state; ``fan`` names the fan status point: fan off, the condition is false, and it
+    is not evaluated for ``fan_startup_delay`` after the fan starts.
+    """
+
+    kind: Literal["expression"]
+    points: dict[str, str] = Field(default_factory=dict, description="name -> metric")
+    params: dict[str, float] = Field(default_factory=dict, description="named constants")
+    condition: str = Field(min_length=1, max_length=2000)
+    clear: str | None = Field(default=None, max_length=2000)
+    value: str | None = Field(
+        default=None, max_length=2000, description="a number shown as the alert's value"
+    )
+    max_age: Duration = Field(default=timedelta(minutes=10))
+    states: list[OperatingState] | None = Field(default=None, min_length=1)
+    mode_delay: Duration = Field(default=timedelta(minutes=30))
+    operating_state: OperatingStateLimits = Field(default_factory=OperatingStateLimits)
+    fan: str | None = Field(default=None, description="fan status point (name or metric)")
+    fan_startup_delay: Duration = Field(default=timedelta(0))
+
+    @field_validator("points")
+    @classmethod
+    def _point_names(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, metric in value.items():
+            if not re.match(_POINT_NAME, name) or not re.match(_POINT_NAME, metric):
+                raise ValueError(
+                    f"point {name!r}: {metric!r}: names and metrics are snake_case (a-z, 0-9, _)"
+                )
+        return value
+
+    @field_validator("params")
+    @classmethod
+    def _param_names(cls, value: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        points = info.data.get("points") or {}
+        for name in value:
+            if not re.match(_POINT_NAME, name):
+                raise ValueError(f"parameter {name!r}: names are snake_case (a-z, 0-9, _)")
+            if name in points or name in _KNOWN_POINTS:
+                raise ValueError(f"parameter {name!r} has the name of a point")
+        return value
+
+    @field_validator("condition", "clear", "value")
+    @classmethod
+    def _compiles(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        if "points" not in info.data or "params" not in info.data:
+            return value  # reported on those fields
+        try:
+            compile_expression(
+                value,
+                want="num" if info.field_name == "value" else "bool",
+                points=info.data["points"],
+                params=info.data["params"],
+                known=_KNOWN_POINTS,
+                booleans=BOOLEAN_POINTS,
+            )
+        except ExpressionError as exc:
+            raise ValueError(str(exc)) from None
+        return value
+
+    @model_validator(mode="after")
+    def _check(self) -> ExpressionRule:
+        if self.select.metric is not None:
+            raise ValueError("an expression rule takes its metrics from 'condition', not select")
+        if self.fan is not None and self.metric_of(self.fan) not in BOOLEAN_POINTS:
+            raise ValueError(
+                f"fan {self.fan!r} is not a boolean status point "
+                "(e.g. supply_fan_status, or map a name to one under 'points')"
+            )
+        return self
+
+    def metric_of(self, name: str) -> str:
+        """The metric a point name stands for (canonical names stand for themselves)."""
+        return self.points.get(name, name)
+
+    def compiled(self, field: Literal["condition", "clear", "value"]) -> Expression | None:
+        """The field's compiled expression (cached; None when the field is not set)."""
+        text = getattr(self, field)
+        if text is None:
+            return None
+        return compile_expression(
+            text,
+            want="num" if field == "value" else "bool",
+            points=self.points,
+            params=self.params,
+            known=_KNOWN_POINTS,
+            booleans=BOOLEAN_POINTS,
+        )
+
+    def state_metrics(self) -> list[str]:
+        """The command metrics the operating state is derived from (when ``states`` is set)."""
+        return [self.metric_of(name) for name in STATE_POINTS] if self.states else []
+
+    def metrics(self) -> list[str]:
+        found: set[str] = set(self.state_metrics())
+        for field in ("condition", "clear", "value"):
+            expression = self.compiled(field)
+            if expression is not None:
+                found.update(metric for metric, _ in expression.refs)
+        if self.fan is not None:
+            found.add(self.metric_of(self.fan))
+        return sorted(found)
+
+
 class BaselineRule(_RuleBase):
     """Fire when an hour's consumption departs from what this hour of the week usually is.
 
@@ -438,6 +578,7 @@ Rule = Annotated[
     | OfflineRule
     | FaultRule
     | CompositeRule
+    | ExpressionRule
     | BaselineRule,
     Field(discriminator="kind"),
 ]
@@ -452,6 +593,7 @@ KINDS = (
     "heartbeat",
     "fault",
     "composite",
+    "expression",
     "baseline",
 )
 

@@ -42,6 +42,7 @@ __all__ = [
     "EnergyMeter",
     "Pump",
     "RoomSensor",
+    "ScheduledAirHandler",
     "WaterLeakSensor",
     "outdoor_temperature",
 ]
@@ -151,7 +152,17 @@ class DeviceModel:
         return values
 
 
-_BOOLEAN = frozenset({"state", "fan", "contact", "water_leak", "occupancy"})
+_BOOLEAN = frozenset(
+    {
+        "state",
+        "fan",
+        "contact",
+        "water_leak",
+        "occupancy",
+        "supply_fan_status",
+        "return_fan_status",
+    }
+)
 
 
 def _relax(value: float, target: float, dt: float, tau_s: float) -> float:
@@ -210,41 +221,249 @@ class Co2Sensor(DeviceModel):
         return {"co2": round(self.co2 + rng.gauss(0, 8.0))}
 
 
+#: Physical faults of the air handler (docs/fdd.md says which G36 condition should see each).
+AHU_FAULTS = frozenset(
+    {
+        "cooling_failure",
+        "filter_clog",
+        "oa_damper_stuck",
+        "cooling_valve_leak",
+        "cooling_valve_stuck",
+        "heating_valve_leak",
+        "sat_sensor_bias",
+        "mat_sensor_bias",
+        "fan_capacity_loss",
+        "simultaneous_heating_cooling",
+    }
+)
+
+
+def _clamp(value: float, low: float, high: float) -> float:
+    return low if value < low else high if value > high else value
+
+
 @dataclass
 class AirHandler(DeviceModel):
-    """Air-handling unit: supply air held at 13 degC by the cooling coil while the fan runs.
+    """Air-handling unit with an economizer, heating and cooling coils and a VAV supply fan.
 
-    A ``cooling_failure`` makes the supply air drift toward the mixed-air temperature (time
-    constant ``failure_tau_s``): the classic "fan on, supply warm" fault. The filter's pressure
-    drop creeps up as it loads with dust (a few Pa a day); ``filter_clog`` sends it toward
-    450 Pa within hours (``magnitude`` overrides the time constant, in seconds).
+    Control, in the spirit of ASHRAE Guideline 36: one supply-air loop signal ``s`` sequences
+    heating valve (``s`` -100..0), outdoor-air damper from minimum to 100 % (0..100, when the
+    economizer is enabled: outdoor air cooler than return air and below 24 degC) and cooling
+    valve (100..200); the loop is a feed-forward from the mixing and coil models plus an
+    integral trim on the measured supply air, so a fault the model does not know about winds the
+    trim up as a real PI loop would. The supply fan speed is an integral loop on duct static
+    pressure, ramping at most 20 %/min from a start. Reported dampers and valves are the
+    *commands*; the physics uses the actual positions, which faults can make differ.
+
+    ``scheduled`` runs the fan in office hours only (weekdays 07:00-19:00) and resets the
+    supply-air set-point with the outdoor air (18 degC below 15.6 degC outdoor, 12.8 degC above
+    21.1 degC); unscheduled (the default, as in the existing scenarios) the fan runs all day and
+    the set-point stays ``supply_setpoint``. ``outdoor_shift`` moves the outdoor air (a cold or a
+    hot day). Besides the canonical G36 points (:data:`rules.points.AHU_POINTS`, by name) it
+    reports the older ``supply_temperature``, ``return_temperature``, ``fan`` and
+    ``filter_pressure_drop``.
+
+    Faults (``magnitude`` in brackets, default after the colon): ``cooling_failure`` (the coil
+    stops cooling and the dampers hold 30 % outdoor air; supply drifts to the mixed air with
+    ``failure_tau_s``), ``filter_clog``
+    (time constant s: 4 h), ``oa_damper_stuck`` (position %: 0), ``cooling_valve_leak``
+    (leak %: 40), ``cooling_valve_stuck`` (position %: 0), ``heating_valve_leak`` (leak %: 30),
+    ``sat_sensor_bias`` / ``mat_sensor_bias`` (K: +4), ``fan_capacity_loss`` (share of the
+    pressure the fan still makes: 0.5), ``simultaneous_heating_cooling`` (the heating valve is
+    commanded to a fixed %: 40, and cooling fights it).
     """
 
-    FAULTS: ClassVar[frozenset[str]] = frozenset({"cooling_failure", "filter_clog"})
+    FAULTS: ClassVar[frozenset[str]] = AHU_FAULTS
 
     supply_setpoint: float = 13.0
     supply: float = 13.0
     failure_tau_s: float = 10.0
     filter_dp: float = 120.0
+    scheduled: bool = False
+    outdoor_shift: float = 0.0
+    min_outdoor_air: float = 20.0
+    duct_static_setpoint: float = 250.0
+    fan_heat: float = 0.8
+    heating_gain: float = 25.0  # K of rise at a fully open heating valve
+    cooling_effectiveness: float = 0.9
+    chilled_water: float = 7.0
+    temperature_noise: float = 0.05
+    # state
+    fan_speed: float = -1.0  # -1: not started yet (unscheduled units start at steady state)
+    trim: float = 0.0
+    heating: float = 0.0  # actual positions, %
+    cooling: float = 0.0
+    damper: float = 20.0
+    mixed: float = 20.0
+    plenum: float = 22.0
+
+    def _setpoint(self, outdoor: float) -> float:
+        if not self.scheduled:
+            return self.supply_setpoint
+        return 18.0 - (18.0 - 12.8) * _clamp((outdoor - 15.6) / (21.1 - 15.6), 0.0, 1.0)
+
+    def _mix(self, damper: float, outdoor: float, ret: float) -> float:
+        share = damper / 100.0
+        return share * outdoor + (1.0 - share) * ret
+
+    def _feed_forward(self, setpoint: float, outdoor: float, ret: float, economize: bool) -> float:
+        """The loop signal a healthy unit needs for ``setpoint`` (see the class docstring)."""
+        need = setpoint - self.fan_heat
+        at_minimum = self._mix(self.min_outdoor_air, outdoor, ret)
+        if at_minimum < need:
+            return -100.0 * _clamp((need - at_minimum) / self.heating_gain, 0.0, 1.0)
+        if economize and outdoor <= need:
+            share = (need - ret) / (outdoor - ret) if outdoor != ret else 1.0
+            damper = _clamp(share * 100.0, self.min_outdoor_air, 100.0)
+            return 100.0 * (damper - self.min_outdoor_air) / (100.0 - self.min_outdoor_air)
+        mixed = self._mix(100.0 if economize else self.min_outdoor_air, outdoor, ret)
+        entering = mixed + self.fan_heat
+        drop = self.cooling_effectiveness * max(0.1, entering - self.chilled_water)
+        return 100.0 + 100.0 * _clamp((entering - setpoint) / drop, 0.0, 1.0)
+
+    def _commands(self, signal: float, economize: bool) -> tuple[float, float, float]:
+        """(heating %, outdoor damper %, cooling %) for a loop signal of -100..200."""
+        if signal < 0:
+            return -signal, self.min_outdoor_air, 0.0
+        if signal <= 100:
+            span = 100.0 - self.min_outdoor_air
+            damper = (
+                self.min_outdoor_air + span * signal / 100.0 if economize else self.min_outdoor_air
+            )
+            return 0.0, damper, 0.0
+        return 0.0, 100.0 if economize else self.min_outdoor_air, signal - 100.0
+
+    def _magnitude(self, fault: str, default: float) -> float:
+        found = self.faults.get(fault)
+        if found is None or found.magnitude is None:
+            return default
+        return found.magnitude
 
     def step(self, clock: Clock, dt: float, rng: random.Random) -> dict[str, float]:
-        mixed_air = 0.7 * 23.0 + 0.3 * clock.outdoor
-        if "cooling_failure" in self.faults:
-            self.supply = _relax(self.supply, mixed_air, dt, self.failure_tau_s)
+        faults = self.faults
+        outdoor = clock.outdoor + self.outdoor_shift
+        running = clock.occupied or not self.scheduled
+        ret_true = 23.0 if not self.scheduled else 22.5 + 0.1 * (outdoor - 20.0)
+        if not running:
+            ret_true = _relax(self.plenum, 0.3 * outdoor + 0.7 * 22.0, dt, 3600.0)
+        self.plenum = ret_true
+        setpoint = self._setpoint(outdoor)
+        economize = outdoor < min(ret_true, 24.0)
+        sat_bias = self._magnitude("sat_sensor_bias", 4.0) if "sat_sensor_bias" in faults else 0.0
+        mat_bias = self._magnitude("mat_sensor_bias", 4.0) if "mat_sensor_bias" in faults else 0.0
+        capacity = (
+            self._magnitude("fan_capacity_loss", 0.5) if "fan_capacity_loss" in faults else 1.0
+        )
+
+        if self.fan_speed < 0:  # first step: an unscheduled unit is already running steadily
+            self.fan_speed = (
+                100.0 * math.sqrt(self.duct_static_setpoint / 400.0) if running else 0.0
+            )
+            self.trim = 0.0
+            heating, damper, cooling = self._commands(
+                self._feed_forward(setpoint, outdoor, ret_true, economize), economize
+            )
+            self.heating, self.damper, self.cooling = heating, damper, cooling
+            self.mixed = self._mix(damper, outdoor, ret_true)
+
+        if running:
+            # duct static: integral loop on the fan, gain bounded so long steps stay stable
+            pressure = 400.0 * capacity * (self.fan_speed / 100.0) ** 2
+            gain = min(0.05 * dt / 60.0, 0.12)
+            wanted = self.fan_speed + gain * (self.duct_static_setpoint - pressure)
+            ramp = 20.0 * dt / 60.0
+            self.fan_speed = _clamp(wanted, max(15.0, self.fan_speed - ramp), self.fan_speed + ramp)
+            self.fan_speed = _clamp(self.fan_speed, 15.0, 100.0)
+            # supply air: feed-forward plus integral trim on the measured supply air
+            measured = self.supply + sat_bias
+            self.trim = _clamp(
+                self.trim + min(3.0 * dt / 60.0, 30.0) * (measured - setpoint), -300.0, 300.0
+            )
+            signal = _clamp(
+                self._feed_forward(setpoint, outdoor, ret_true, economize) + self.trim,
+                -100.0,
+                200.0,
+            )
+            heating_cmd, damper_cmd, cooling_cmd = self._commands(signal, economize)
+            if "simultaneous_heating_cooling" in faults:
+                heating_cmd = self._magnitude("simultaneous_heating_cooling", 40.0)
         else:
-            self.supply = _relax(self.supply, self.supply_setpoint, dt, 60.0)
+            self.fan_speed, self.trim = 0.0, 0.0
+            heating_cmd = damper_cmd = cooling_cmd = 0.0
+
+        # actuators follow their commands unless a fault holds them
+        self.damper = _relax(self.damper, damper_cmd, dt, 30.0)
+        self.heating = _relax(self.heating, heating_cmd, dt, 30.0)
+        self.cooling = _relax(self.cooling, cooling_cmd, dt, 30.0)
+        damper = self.damper
+        if "oa_damper_stuck" in faults:
+            damper = self._magnitude("oa_damper_stuck", 0.0)
+        heating = self.heating
+        if "heating_valve_leak" in faults:
+            heating = max(heating, self._magnitude("heating_valve_leak", 30.0))
+        cooling = self.cooling
+        if "cooling_valve_leak" in faults:
+            cooling = max(cooling, self._magnitude("cooling_valve_leak", 40.0))
+        if "cooling_valve_stuck" in faults:
+            cooling = self._magnitude("cooling_valve_stuck", 0.0)
+        if "cooling_failure" in faults:  # the older fault: no cooling, dampers at 30 % OA
+            cooling, damper = 0.0, 30.0
+
+        if running:
+            self.mixed = _relax(self.mixed, self._mix(damper, outdoor, ret_true), dt, 60.0)
+            warmed = self.mixed + self.fan_heat + self.heating_gain * heating / 100.0
+            target = warmed - self.cooling_effectiveness * cooling / 100.0 * max(
+                0.0, warmed - self.chilled_water
+            )
+            tau = self.failure_tau_s if "cooling_failure" in faults else 90.0
+            pressure = 400.0 * capacity * (self.fan_speed / 100.0) ** 2
+        else:
+            self.mixed = _relax(self.mixed, ret_true, dt, 1800.0)
+            target, tau, pressure = ret_true, 1800.0, 0.0
+        self.supply = _relax(self.supply, target, dt, tau)
+
         clog = self.faults.get("filter_clog")
         if clog is not None:
-            tau = clog.magnitude if clog.magnitude is not None else 4 * 3600.0
-            self.filter_dp = _relax(self.filter_dp, 450.0, dt, tau)
+            clog_tau = clog.magnitude if clog.magnitude is not None else 4 * 3600.0
+            self.filter_dp = _relax(self.filter_dp, 450.0, dt, clog_tau)
         else:
             self.filter_dp += 3.0 * dt / DAY_S
+
+        noise = self.temperature_noise
+        sat = round(self.supply + sat_bias + rng.gauss(0, noise), 2)
+        rat = round(ret_true + rng.gauss(0, 2 * noise), 2)
+        fan_on = 1.0 if running else 0.0
         return {
-            "supply_temperature": round(self.supply + rng.gauss(0, 0.05), 2),
-            "return_temperature": round(23.0 + rng.gauss(0, 0.1), 2),
-            "fan": 1.0,
+            "supply_temperature": sat,
+            "return_temperature": rat,
+            "fan": fan_on,
             "filter_pressure_drop": round(self.filter_dp + rng.gauss(0, 1.0), 1),
+            "supply_air_temperature": sat,
+            "supply_air_temperature_setpoint": round(setpoint, 2),
+            "mixed_air_temperature": round(self.mixed + mat_bias + rng.gauss(0, 2 * noise), 2),
+            "return_air_temperature": rat,
+            "outdoor_air_temperature": round(outdoor + rng.gauss(0, 2 * noise), 2),
+            "supply_fan_status": fan_on,
+            "return_fan_status": fan_on,
+            "supply_fan_speed": round(self.fan_speed, 1),
+            "return_fan_speed": round(max(0.0, self.fan_speed - 10.0) * fan_on, 1),
+            "outdoor_air_damper": round(damper_cmd, 1),
+            "return_air_damper": round(100.0 - damper_cmd, 1) if running else 0.0,
+            "exhaust_air_damper": round(damper_cmd, 1),
+            "cooling_valve": round(cooling_cmd, 1),
+            "heating_valve": round(heating_cmd, 1),
+            "duct_static_pressure": round(max(0.0, pressure + rng.gauss(0, 2.0)), 1),
+            "duct_static_pressure_setpoint": self.duct_static_setpoint if running else 0.0,
+            "occupancy": 1.0 if clock.occupied else 0.0,
         }
+
+
+@dataclass
+class ScheduledAirHandler(AirHandler):
+    """The air handler on an occupancy schedule with supply-air reset (the G36 test bench)."""
+
+    scheduled: bool = True
+    temperature_noise: float = 0.1
 
 
 @dataclass
@@ -411,6 +630,7 @@ MODELS: dict[str, type[DeviceModel]] = {
     "room_sensor": RoomSensor,
     "co2_sensor": Co2Sensor,
     "air_handler": AirHandler,
+    "air_handler_g36": ScheduledAirHandler,
     "chiller": Chiller,
     "boiler": Boiler,
     "pump": Pump,

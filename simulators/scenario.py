@@ -58,6 +58,7 @@ ID_PREFIX = {
     "room_sensor": "room",
     "co2_sensor": "co2",
     "air_handler": "ahu",
+    "air_handler_g36": "ahu",
     "chiller": "chiller",
     "boiler": "boiler",
     "pump": "pump",

@@ -75,6 +75,7 @@ TESTED = {
     "night-energy.yaml",
     "filter-clog.yaml",
     "pump-dry-running.yaml",
+    "ahu-g36.yaml",  # tested in test_rules_g36.py
 }
 
 
