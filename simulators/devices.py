@@ -410,7 +410,11 @@ class AirHandler(DeviceModel):
             cooling, damper = 0.0, 30.0
 
         if running:
-            self.mixed = _relax(self.mixed, self._mix(damper, outdoor, ret_true), dt, 60.0)
+            mixed = self._mix(damper, outdoor, ret_true)
+            if "cooling_failure" in faults:  # the older fault, as its scenarios expect: no lag
+                self.mixed = mixed
+            else:
+                self.mixed = _relax(self.mixed, mixed, dt, 60.0)
             warmed = self.mixed + self.fan_heat + self.heating_gain * heating / 100.0
             target = warmed - self.cooling_effectiveness * cooling / 100.0 * max(
                 0.0, warmed - self.chilled_water
