@@ -18,20 +18,24 @@ from dashboards._panels import (
     BAD,
     GOOD,
     INFO,
+    SERIES,
     BuildOptions,
     by_threshold,
     facility_links,
-    influx,
-    influx_tag_variable,
     palette,
     postgres,
+    readings,
+    readings_source,
+    readings_variable,
     steps,
 )
-from dashboards._queries import InfluxQL, Sql
+from dashboards._queries import InfluxQL, Sql, metricsql
 
 __all__ = ["UID", "build", "glob_to_regex"]
 
 UID = "facility-asset"
+
+_METRICS = f'{SERIES}{{asset=~"$asset",metric=~"$metric"}}'
 
 # Characters with a meaning in a JavaScript regex; "-" is not one outside a class.
 _SPECIAL = frozenset("\\^$.|?*+()[]{}/")
@@ -85,18 +89,28 @@ def build(options: BuildOptions) -> gd.Dashboard:
         timeseries.Panel()
         .title("$metric")
         .description("Every metric of the asset; dashed lines are the thresholds of its rules.")
-        .datasource(influx())
+        .datasource(readings_source(options))
         .repeat("metric")
         .repeat_direction("h")
         .max_per_row(2)
         .with_target(
-            InfluxQL(
-                """
+            readings(
+                options,
+                InfluxQL(
+                    """
                 SELECT mean("value") FROM "readings"
                 WHERE "asset" =~ /^$asset$/ AND "metric" =~ /^$metric$/ AND $timeFilter
                 GROUP BY time($__interval), "device", "metric" fill(none)
                 """
-            ).alias("$tag_device $tag_metric")
+                ).alias("$tag_device $tag_metric"),
+                metricsql(
+                    f"""
+                    sum by (device, metric) (sum_over_time({_METRICS}[$__interval]))
+                    / sum by (device, metric) (count_over_time({_METRICS}[$__interval]))
+                    """,
+                    "{{device}} {{metric}}",
+                ),
+            )
         )
         .unit("short")
         .color_scheme(palette())
@@ -119,23 +133,34 @@ def build(options: BuildOptions) -> gd.Dashboard:
         .version(options.version)
         .link(facility_links())
         .with_variable(
-            influx_tag_variable(
-                "site", "Site", 'SHOW TAG VALUES FROM "readings" WITH KEY = "site"', multi=False
-            )
-        )
-        .with_variable(
-            influx_tag_variable(
-                "asset",
-                "Asset",
-                'SHOW TAG VALUES FROM "readings" WITH KEY = "asset" WHERE "site" =~ /^$site$/',
+            readings_variable(
+                options,
+                "site",
+                "Site",
+                influxql='SHOW TAG VALUES FROM "readings" WITH KEY = "site"',
+                metricsql=f"label_values({SERIES}, site)",
                 multi=False,
             )
         )
         .with_variable(
-            influx_tag_variable(
+            readings_variable(
+                options,
+                "asset",
+                "Asset",
+                influxql='SHOW TAG VALUES FROM "readings" WITH KEY = "asset" '
+                'WHERE "site" =~ /^$site$/',
+                metricsql=f'label_values({SERIES}{{site=~"$site"}}, asset)',
+                multi=False,
+            )
+        )
+        .with_variable(
+            readings_variable(
+                options,
                 "metric",
                 "Metric",
-                'SHOW TAG VALUES FROM "readings" WITH KEY = "metric" WHERE "asset" =~ /^$asset$/',
+                influxql='SHOW TAG VALUES FROM "readings" WITH KEY = "metric" '
+                'WHERE "asset" =~ /^$asset$/',
+                metricsql=f'label_values({SERIES}{{asset=~"$asset"}}, metric)',
                 multi=True,
             )
         )

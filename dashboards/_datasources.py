@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from grafana_foundation_sdk.models.dashboard import DataSourceRef
 
-__all__ = ["DATASOURCES", "INFLUX", "POSTGRES", "DataSource"]
+__all__ = ["DATASOURCES", "INFLUX", "POSTGRES", "VICTORIA", "DataSource"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,4 +39,13 @@ POSTGRES = DataSource(
     name="Facility work orders (PostgreSQL)",
 )
 
-DATASOURCES: tuple[DataSource, ...] = (INFLUX, POSTGRES)
+#: Readings, queried in MetricsQL through Grafana's Prometheus data source; only the
+#: ``--readings metricsql`` variant of the dashboards uses it (``readings_value{...}`` series, as
+#: ``gateway/stores/victoria.py`` writes them).
+VICTORIA = DataSource(
+    type="prometheus",
+    uid="facility-victoriametrics",
+    name="Facility readings (VictoriaMetrics)",
+)
+
+DATASOURCES: tuple[DataSource, ...] = (INFLUX, POSTGRES, VICTORIA)

@@ -17,18 +17,21 @@ from dashboards._panels import (
     BAD,
     GOOD,
     INFO,
+    SERIES,
     WARN,
     BuildOptions,
     by_threshold,
     facility_links,
     fixed_colour,
-    influx,
-    influx_tag_variable,
     mean_per_asset,
+    mean_per_asset_metricsql,
     palette,
+    readings,
+    readings_source,
+    readings_variable,
     steps,
 )
-from dashboards._queries import InfluxQL
+from dashboards._queries import InfluxQL, metricsql
 
 __all__ = ["UID", "build"]
 
@@ -40,6 +43,8 @@ SELECT spread("value") AS "kwh" FROM "readings"
 WHERE "metric" = 'energy' AND "site" =~ /^$site$/ AND {time}
 GROUP BY "device")
 """
+_ENERGY = f'{SERIES}{{metric="energy",site=~"$site"}}'
+_POWER = f'{SERIES}{{metric="power",site=~"$site"}}'
 
 
 def build(options: BuildOptions) -> gd.Dashboard:
@@ -54,21 +59,35 @@ def build(options: BuildOptions) -> gd.Dashboard:
         .version(options.version)
         .link(facility_links())
         .with_variable(
-            influx_tag_variable("site", "Site", 'SHOW TAG VALUES FROM "readings" WITH KEY = "site"')
+            readings_variable(
+                options,
+                "site",
+                "Site",
+                influxql='SHOW TAG VALUES FROM "readings" WITH KEY = "site"',
+                metricsql=f"label_values({SERIES}, site)",
+            )
         )
         .with_row(gd.Row("Consumption"))
         .with_panel(
             timeseries.Panel()
             .title("kWh per site and zone, hourly")
-            .datasource(influx())
+            .datasource(readings_source(options))
             .with_target(
-                InfluxQL(
-                    """
+                readings(
+                    options,
+                    InfluxQL(
+                        """
                     SELECT non_negative_difference(last("value")) FROM "readings"
                     WHERE "metric" = 'energy' AND "site" =~ /^$site$/ AND $timeFilter
                     GROUP BY time(1h), "site", "asset" fill(none)
                     """
-                ).alias("$tag_site / $tag_asset")
+                    ).alias("$tag_site / $tag_asset"),
+                    metricsql(
+                        f"sum by (site, asset) (increase({_ENERGY}[1h]))",
+                        "{{site}} / {{asset}}",
+                        interval="1h",
+                    ),
+                )
             )
             .unit("kwatth")
             .decimals(1)
@@ -85,16 +104,33 @@ def build(options: BuildOptions) -> gd.Dashboard:
             stat.Panel()
             .title("This week vs last week")
             .description("kWh over the last 7 days and the 7 days before.")
-            .datasource(influx())
+            .datasource(readings_source(options))
             .with_target(
-                InfluxQL(_WEEK_KWH.format(name="this week", time="time > now() - 7d")).ref_id("A")
+                readings(
+                    options,
+                    InfluxQL(_WEEK_KWH.format(name="this week", time="time > now() - 7d")).ref_id(
+                        "A"
+                    ),
+                    metricsql(
+                        f"sum(increase({_ENERGY}[7d]))", "this week", instant=True, ref_id="A"
+                    ),
+                )
             )
             .with_target(
-                InfluxQL(
-                    _WEEK_KWH.format(
-                        name="last week", time="time > now() - 14d AND time <= now() - 7d"
-                    )
-                ).ref_id("B")
+                readings(
+                    options,
+                    InfluxQL(
+                        _WEEK_KWH.format(
+                            name="last week", time="time > now() - 14d AND time <= now() - 7d"
+                        )
+                    ).ref_id("B"),
+                    metricsql(
+                        f"sum(increase({_ENERGY}[7d] offset 7d))",
+                        "last week",
+                        instant=True,
+                        ref_id="B",
+                    ),
+                )
             )
             .reduce_options(gc.ReduceDataOptions().calcs(["lastNotNull"]))
             .unit("kwatth")
@@ -109,10 +145,12 @@ def build(options: BuildOptions) -> gd.Dashboard:
         .with_panel(
             timeseries.Panel()
             .title("kWh per day")
-            .datasource(influx())
+            .datasource(readings_source(options))
             .with_target(
-                InfluxQL(
-                    """
+                readings(
+                    options,
+                    InfluxQL(
+                        """
                     SELECT sum("kwh") FROM (
                     SELECT non_negative_difference(last("value")) AS "kwh" FROM "readings"
                     WHERE "metric" = 'energy' AND "site" =~ /^$site$/ AND $timeFilter
@@ -120,7 +158,9 @@ def build(options: BuildOptions) -> gd.Dashboard:
                     WHERE $timeFilter
                     GROUP BY time(1d) fill(none)
                     """
-                ).alias("kWh")
+                    ).alias("kWh"),
+                    metricsql(f"sum(increase({_ENERGY}[1d]))", "kWh", interval="1d"),
+                )
             )
             .unit("kwatth")
             .decimals(0)
@@ -137,15 +177,23 @@ def build(options: BuildOptions) -> gd.Dashboard:
             stat.Panel()
             .title("Peak power")
             .description("Highest power reading per meter in the time range.")
-            .datasource(influx())
+            .datasource(readings_source(options))
             .with_target(
-                InfluxQL(
-                    """
+                readings(
+                    options,
+                    InfluxQL(
+                        """
                     SELECT max("value") FROM "readings"
                     WHERE "metric" = 'power' AND "site" =~ /^$site$/ AND $timeFilter
                     GROUP BY "asset"
                     """
-                ).alias("$tag_asset")
+                    ).alias("$tag_asset"),
+                    metricsql(
+                        f"max by (asset) (max_over_time({_POWER}[$__range]))",
+                        "{{asset}}",
+                        instant=True,
+                    ),
+                )
             )
             .reduce_options(gc.ReduceDataOptions().calcs(["max"]))
             .unit("watt")
@@ -160,8 +208,10 @@ def build(options: BuildOptions) -> gd.Dashboard:
         .with_panel(
             timeseries.Panel()
             .title("Power")
-            .datasource(influx())
-            .with_target(mean_per_asset("power"))
+            .datasource(readings_source(options))
+            .with_target(
+                readings(options, mean_per_asset("power"), mean_per_asset_metricsql("power"))
+            )
             .unit("watt")
             .min(0)
             .color_scheme(palette())
@@ -178,10 +228,12 @@ def build(options: BuildOptions) -> gd.Dashboard:
             .description(
                 "Lowest hourly mean power of each day: what the building draws when empty."
             )
-            .datasource(influx())
+            .datasource(readings_source(options))
             .with_target(
-                InfluxQL(
-                    """
+                readings(
+                    options,
+                    InfluxQL(
+                        """
                     SELECT min("hourly") FROM (
                     SELECT mean("value") AS "hourly" FROM "readings"
                     WHERE "metric" = 'power' AND "site" =~ /^$site$/ AND $timeFilter
@@ -189,7 +241,18 @@ def build(options: BuildOptions) -> gd.Dashboard:
                     WHERE $timeFilter
                     GROUP BY time(1d), "asset" fill(none)
                     """
-                ).alias("$tag_asset")
+                    ).alias("$tag_asset"),
+                    metricsql(
+                        f"""
+                        min_over_time((
+                        sum by (asset) (sum_over_time({_POWER}[1h]))
+                        / sum by (asset) (count_over_time({_POWER}[1h]))
+                        )[1d:1h])
+                        """,
+                        "{{asset}}",
+                        interval="1d",
+                    ),
+                )
             )
             .unit("watt")
             .min(0)

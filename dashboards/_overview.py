@@ -22,19 +22,22 @@ from dashboards._panels import (
     GOOD,
     INFO,
     OPEN_STATES_SQL,
+    SERIES,
     WARN,
     BuildOptions,
     asset_link,
     by_threshold,
     facility_links,
     fixed_colour,
-    influx,
-    influx_tag_variable,
     mean_per_asset,
+    mean_per_asset_metricsql,
     postgres,
+    readings,
+    readings_source,
+    readings_variable,
     steps,
 )
-from dashboards._queries import InfluxQL, Sql
+from dashboards._queries import InfluxQL, Sql, metricsql
 
 __all__ = ["UID", "build"]
 
@@ -57,6 +60,7 @@ SELECT spread("value") AS "kwh" FROM "readings"
 WHERE "metric" = 'energy' AND "site" =~ /^$site$/ AND {time}
 GROUP BY "device")
 """
+_ENERGY = f'{SERIES}{{metric="energy",site=~"$site"}}'
 
 
 def _colour_override(name: str, colour: str) -> tuple[str, list[gm.DynamicConfigValue]]:
@@ -75,7 +79,13 @@ def build(options: BuildOptions) -> gd.Dashboard:
         .version(options.version)
         .link(facility_links())
         .with_variable(
-            influx_tag_variable("site", "Site", 'SHOW TAG VALUES FROM "readings" WITH KEY = "site"')
+            readings_variable(
+                options,
+                "site",
+                "Site",
+                influxql='SHOW TAG VALUES FROM "readings" WITH KEY = "site"',
+                metricsql=f"label_values({SERIES}, site)",
+            )
         )
         .with_row(gd.Row("Now"))
         .with_panel(
@@ -222,8 +232,12 @@ def build(options: BuildOptions) -> gd.Dashboard:
             statetimeline.Panel()
             .title("Temperature by zone")
             .description("Mean room temperature per zone (the asset a sensor watches).")
-            .datasource(influx())
-            .with_target(mean_per_asset("temperature"))
+            .datasource(readings_source(options))
+            .with_target(
+                readings(
+                    options, mean_per_asset("temperature"), mean_per_asset_metricsql("temperature")
+                )
+            )
             .unit("celsius")
             .decimals(1)
             .color_scheme(by_threshold())
@@ -239,22 +253,37 @@ def build(options: BuildOptions) -> gd.Dashboard:
             .description(
                 "kWh since midnight against the mean daily kWh of the 7 days before today."
             )
-            .datasource(influx())
+            .datasource(readings_source(options))
             .time_from("now/d")
             .hide_time_override(False)
             .with_target(
-                InfluxQL(_ENERGY_SPREAD.format(name="today", time="$timeFilter")).ref_id("A")
+                readings(
+                    options,
+                    InfluxQL(_ENERGY_SPREAD.format(name="today", time="$timeFilter")).ref_id("A"),
+                    metricsql(
+                        f"sum(increase({_ENERGY}[$__range]))", "today", instant=True, ref_id="A"
+                    ),
+                )
             )
             .with_target(
-                InfluxQL(
-                    """
+                readings(
+                    options,
+                    InfluxQL(
+                        """
                     SELECT sum("kwh") / 7 AS "baseline" FROM (
                     SELECT spread("value") AS "kwh" FROM "readings"
                     WHERE "metric" = 'energy' AND "site" =~ /^$site$/
                     AND time >= now() - 8d AND time < now() - 1d
                     GROUP BY "device")
                     """
-                ).ref_id("B")
+                    ).ref_id("B"),
+                    metricsql(
+                        f"sum(increase({_ENERGY}[7d] offset 1d)) / 7",
+                        "baseline",
+                        instant=True,
+                        ref_id="B",
+                    ),
+                )
             )
             .unit("kwatth")
             .decimals(0)

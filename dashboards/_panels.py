@@ -7,13 +7,15 @@ shared by several panels live here so the KPI definitions cannot drift between p
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from grafana_foundation_sdk.builders import dashboard as gd
+from grafana_foundation_sdk.builders import prometheus
 from grafana_foundation_sdk.models import dashboard as gm
 
-from dashboards._datasources import INFLUX, POSTGRES
-from dashboards._queries import InfluxQL
+from dashboards._datasources import INFLUX, POSTGRES, VICTORIA
+from dashboards._queries import InfluxQL, metricsql
+from gateway.stores.victoria import SERIES
 
 if TYPE_CHECKING:
     from rules.model import RuleFile
@@ -24,8 +26,11 @@ __all__ = [
     "INFO",
     "OPEN_STATES_SQL",
     "ORIGIN_SQL",
+    "READINGS",
+    "SERIES",
     "WARN",
     "BuildOptions",
+    "Readings",
     "asset_link",
     "by_threshold",
     "facility_links",
@@ -33,8 +38,12 @@ __all__ = [
     "influx",
     "influx_tag_variable",
     "mean_per_asset",
+    "mean_per_asset_metricsql",
     "palette",
     "postgres",
+    "readings",
+    "readings_source",
+    "readings_variable",
     "sql_variable",
     "steps",
 ]
@@ -50,12 +59,19 @@ OPEN_STATES_SQL = "('new', 'assigned', 'in_progress', 'on_hold', 'reopened')"
 ORIGIN_SQL = "COALESCE(wo.detected_at, wo.created_at)"
 
 
+#: The query languages of the reading panels: InfluxQL on InfluxDB, MetricsQL on VictoriaMetrics.
+Readings = Literal["influxql", "metricsql"]
+READINGS: tuple[Readings, ...] = ("influxql", "metricsql")
+
+
 @dataclass(frozen=True, slots=True)
 class BuildOptions:
-    """What a build depends on besides the code: the version stamp and the rules to draw."""
+    """What a build depends on besides the code: the version stamp, the rules to draw and the
+    query language of the reading panels (SQL panels are SQL in both)."""
 
     version: int = 1
     rules: RuleFile | None = None
+    readings: Readings = "influxql"
 
 
 def facility_links() -> gd.DashboardLink:
@@ -87,6 +103,43 @@ def influx() -> gm.DataSourceRef:
 
 def postgres() -> gm.DataSourceRef:
     return POSTGRES.sdk_ref()
+
+
+def readings_source(options: BuildOptions) -> gm.DataSourceRef:
+    """The data source of the reading panels in this build's variant."""
+    return VICTORIA.sdk_ref() if options.readings == "metricsql" else INFLUX.sdk_ref()
+
+
+def readings(
+    options: BuildOptions, influxql: InfluxQL, metricsql: prometheus.Dataquery
+) -> InfluxQL | prometheus.Dataquery:
+    """The target of a reading panel in this build's variant: the same question in either
+    language, written side by side so the two cannot drift apart unnoticed."""
+    return metricsql if options.readings == "metricsql" else influxql
+
+
+def readings_variable(
+    options: BuildOptions,
+    name: str,
+    label: str,
+    *,
+    influxql: str,
+    metricsql: str,
+    multi: bool = True,
+) -> gd.QueryVariable:
+    """A variable listing tag values: ``SHOW TAG VALUES`` or MetricsQL ``label_values(...)``."""
+    if options.readings == "influxql":
+        return influx_tag_variable(name, label, influxql, multi=multi)
+    return (
+        gd.QueryVariable(name)
+        .label(label)
+        .datasource(VICTORIA.sdk_ref())
+        .query(metricsql)
+        .refresh(gm.VariableRefresh.ON_TIME_RANGE_CHANGED)
+        .sort(gm.VariableSort.ALPHABETICAL_ASC)
+        .multi(multi)
+        .include_all(multi)
+    )
 
 
 def steps(base: str, *pairs: tuple[float, str]) -> gd.ThresholdsConfig:
@@ -155,3 +208,18 @@ def mean_per_asset(metric: str) -> InfluxQL:
         GROUP BY time($__interval), "asset" fill(none)
         """  # noqa: S608
     return InfluxQL(query).alias("$tag_asset")
+
+
+def mean_per_asset_metricsql(metric: str) -> prometheus.Dataquery:
+    """:func:`mean_per_asset` in MetricsQL: the mean of every point per asset and interval
+    (sum over count, not a mean of per-series means, as InfluxQL's ``mean`` computes it)."""
+    if not metric.replace("_", "").isalnum():
+        raise ValueError(f"{metric!r} is not a canonical metric name (letters, digits, _)")
+    sel = f'{SERIES}{{metric="{metric}",site=~"$site"}}'
+    return metricsql(
+        f"""
+        sum by (asset) (sum_over_time({sel}[$__interval]))
+        / sum by (asset) (count_over_time({sel}[$__interval]))
+        """,
+        "{{asset}}",
+    )

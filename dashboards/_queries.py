@@ -1,22 +1,25 @@
-"""Panel targets for the two query languages our dashboards speak: InfluxQL and PostgreSQL SQL.
+"""Panel targets for the query languages our dashboards speak: InfluxQL, MetricsQL and SQL.
 
 The Grafana Foundation SDK ships builders for Prometheus, Loki and friends but none for the
 InfluxDB and PostgreSQL data sources, so these are the SDK's documented extension point: a
 ``Dataquery`` that serialises itself the way Grafana's own query editors save raw-mode queries,
 and a builder for it. Both carry their data-source reference, so a test can check that every
-target points at a provisioned data source.
+target points at a provisioned data source. MetricsQL goes through the SDK's own Prometheus
+query builder (:func:`metricsql`), pointed at the provisioned VictoriaMetrics data source.
 """
 
 from __future__ import annotations
 
 from typing import Any, Literal, Self
 
+from grafana_foundation_sdk.builders import prometheus
 from grafana_foundation_sdk.cog import builder as cogbuilder
 from grafana_foundation_sdk.cog import variants as cogvariants
+from grafana_foundation_sdk.models.prometheus import QueryEditorMode
 
-from dashboards._datasources import INFLUX, POSTGRES, DataSource
+from dashboards._datasources import INFLUX, POSTGRES, VICTORIA, DataSource
 
-__all__ = ["InfluxQL", "InfluxQLQuery", "Sql", "SqlQuery"]
+__all__ = ["InfluxQL", "InfluxQLQuery", "Sql", "SqlQuery", "metricsql"]
 
 
 class InfluxQLQuery(cogvariants.Dataquery):
@@ -135,6 +138,34 @@ class Sql(cogbuilder.Builder[SqlQuery]):
     def time_series(self) -> Self:
         self._internal.fmt = "time_series"
         return self
+
+
+def metricsql(
+    expr: str,
+    legend: str,
+    *,
+    instant: bool = False,
+    interval: str | None = None,
+    ref_id: str = "A",
+) -> prometheus.Dataquery:
+    """A MetricsQL query on the VictoriaMetrics data source, in code mode.
+
+    ``instant`` for single-value panels (one value at the end of the range), else a range
+    query; ``interval`` is the minimum step (``1h`` for hourly bars), ``legend`` Grafana's
+    ``{{label}}`` series name.
+    """
+    query = (
+        prometheus.Dataquery()
+        .expr(_squash(expr))
+        .legend_format(legend)
+        .ref_id(ref_id)
+        .editor_mode(QueryEditorMode.CODE)
+        .datasource(VICTORIA.sdk_ref())
+    )
+    query = query.instant() if instant else query.range()
+    if interval is not None:
+        query = query.interval(interval)
+    return query
 
 
 def _squash(text: str) -> str:

@@ -6,6 +6,7 @@ level turns into one ``error:`` line and exit 1.
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -13,7 +14,7 @@ import typer
 from rich.console import Console
 
 from dashboards._build import build_dashboards, write_dashboards
-from dashboards._panels import BuildOptions
+from dashboards._panels import BuildOptions, Readings
 from dashboards._publish import GrafanaAuth, PublishResult, publish_dashboards
 from facility.core.errors import ConfigError
 
@@ -30,12 +31,30 @@ RulesOption = Annotated[
         "shipped office rules).",
     ),
 ]
+
+
+class ReadingsLanguage(StrEnum):
+    influxql = "influxql"
+    metricsql = "metricsql"
+
+
+ReadingsOption = Annotated[
+    ReadingsLanguage,
+    typer.Option(
+        "--readings",
+        help="Query language of the reading panels: influxql (InfluxDB) or metricsql "
+        "(VictoriaMetrics through a Prometheus data source). SQL panels are SQL in both.",
+        case_sensitive=False,
+    ),
+]
 VersionOption = Annotated[
     int, typer.Option("--version", min=1, max=1_000_000, help="Dashboard version stamp.")
 ]
 
 
-def _options(rules: Path | None, version: int) -> BuildOptions:
+def _options(
+    rules: Path | None, version: int, readings: ReadingsLanguage = ReadingsLanguage.influxql
+) -> BuildOptions:
     from facility.core.settings import load_settings
     from rules.loader import load_rules
 
@@ -46,7 +65,9 @@ def _options(rules: Path | None, version: int) -> BuildOptions:
         path = DEFAULT_RULES if DEFAULT_RULES.is_file() else None
     if path is not None and not path.is_file():
         raise ConfigError(f"rules file {path} does not exist; fix --rules or FACILITY_RULES_FILE")
-    return BuildOptions(version=version, rules=load_rules(path) if path else None)
+    loaded = load_rules(path) if path else None
+    language: Readings = "metricsql" if readings is ReadingsLanguage.metricsql else "influxql"
+    return BuildOptions(version=version, rules=loaded, readings=language)
 
 
 @app.command("build")
@@ -54,12 +75,13 @@ def build(
     out: Annotated[Path, typer.Option("--out", help="Directory for <uid>.json files.")],
     rules: RulesOption = None,
     version: VersionOption = 1,
+    readings: ReadingsOption = ReadingsLanguage.influxql,
 ) -> None:
     """Write every dashboard as Grafana JSON into DIR (one <uid>.json each).
 
-    Example: facility dashboards build --out deploy/grafana/dashboards
+    Example: facility dashboards build --out deploy/grafana/dashboards [--readings metricsql]
     """
-    written = write_dashboards(out, _options(rules, version))
+    written = write_dashboards(out, _options(rules, version, readings))
     for path in written:
         err.print(f"[green]✓[/] {path}", highlight=False)
 
@@ -100,6 +122,7 @@ def publish(
     ] = 10.0,
     rules: RulesOption = None,
     version: VersionOption = 1,
+    readings: ReadingsOption = ReadingsLanguage.influxql,
 ) -> None:
     """Push every dashboard to a running Grafana (token or basic auth) into a folder.
 
@@ -107,7 +130,7 @@ def publish(
     """
     from rich.progress import Progress, SpinnerColumn, TextColumn
 
-    dashboards = build_dashboards(_options(rules, version))
+    dashboards = build_dashboards(_options(rules, version, readings))
     auth = GrafanaAuth(token=token, user=user, password=password)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), console=err) as progress:
         task = progress.add_task(f"publishing {len(dashboards)} dashboards", total=len(dashboards))

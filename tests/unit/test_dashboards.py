@@ -12,6 +12,8 @@ import yaml
 
 from dashboards import (
     DATASOURCES,
+    POSTGRES,
+    VICTORIA,
     BuildOptions,
     GrafanaAuth,
     build_dashboards,
@@ -247,3 +249,93 @@ def test_dashboards_link_to_each_other_and_asset_links_open_the_asset_dashboard(
         uid = url.split("/")[2]
         assert uid in BUILT
         assert "var-asset=${__value.raw}" in url
+
+
+# -- the MetricsQL variant (``facility dashboards build --readings metricsql``) ---------------
+METRICSQL = build_dashboards(BuildOptions(readings="metricsql"))
+_SQL_TYPE = "grafana-postgresql-datasource"
+
+
+def _refs(model: dict[str, Any]) -> list[dict[str, Any]]:
+    refs = [panel["datasource"] for panel in iter_panels(model) if "datasource" in panel]
+    refs += [target["datasource"] for _, target in iter_targets(model)]
+    refs += [v["datasource"] for v in model["templating"]["list"] if "datasource" in v]
+    return refs
+
+
+@pytest.mark.parametrize("uid", list(METRICSQL))
+def test_the_metricsql_variant_names_only_the_prometheus_datasource_on_reading_panels(
+    uid: str,
+) -> None:
+    model = METRICSQL[uid]
+    provisioned = _provisioned_datasources()
+    for ref in _refs(model):
+        assert ref["uid"] in provisioned, f"{ref} is not provisioned"
+        assert provisioned[ref["uid"]]["type"] == ref["type"]
+        assert ref["type"] != "influxdb", f"{uid} still refers to InfluxDB: {ref}"
+    for panel in iter_panels(model):
+        if panel["type"] == "row":
+            continue
+        targets = panel["targets"]
+        if any(t["datasource"]["type"] == _SQL_TYPE for t in targets):
+            assert panel["datasource"] == POSTGRES.ref()
+            assert all(t["datasource"] == POSTGRES.ref() and "rawSql" in t for t in targets)
+        else:  # a reading panel
+            assert panel["datasource"] == VICTORIA.ref(), panel["title"]
+            for target in targets:
+                assert target["datasource"] == VICTORIA.ref(), panel["title"]
+                assert "readings_value{" in target["expr"]
+                assert target["editorMode"] == "code"
+                assert target["instant"] is True or target["range"] is True
+    for variable in model["templating"]["list"]:
+        assert variable["datasource"] == VICTORIA.ref()
+        assert re.fullmatch(r"label_values\((readings_value(\{.*\})?, )?\w+\)", variable["query"])
+
+
+def test_the_default_build_does_not_use_the_victoriametrics_datasource() -> None:
+    for uid, model in BUILT.items():
+        assert VICTORIA.uid not in {ref["uid"] for ref in _refs(model)}, uid
+
+
+def test_both_variants_have_the_same_panels_and_the_same_sql() -> None:
+    for uid, model in BUILT.items():
+        other = METRICSQL[uid]
+        assert [(p["id"], p["title"], p["type"]) for p in iter_panels(model)] == [
+            (p["id"], p["title"], p["type"]) for p in iter_panels(other)
+        ]
+        assert [t.get("rawSql") for _, t in iter_targets(model) if "rawSql" in t] == [
+            t.get("rawSql") for _, t in iter_targets(other) if "rawSql" in t
+        ]
+        assert [v["name"] for v in model["templating"]["list"]] == [
+            v["name"] for v in other["templating"]["list"]
+        ]
+
+
+@pytest.mark.parametrize("uid", list(METRICSQL))
+def test_metricsql_queries_only_use_defined_variables_and_grafana_builtins(uid: str) -> None:
+    model = METRICSQL[uid]
+    defined = {v["name"] for v in model["templating"]["list"]}
+    builtin = {"__interval", "__range"}
+    for _, target in iter_targets(model):
+        text = target.get("expr") or target.get("rawSql") or ""
+        used = set(re.findall(r"\$(\w+)", text))
+        assert used <= defined | builtin | {"__timeFilter", "__unixEpochFilter"}, used
+    assert json.dumps(build_dashboards(BuildOptions(readings="metricsql")), sort_keys=True) == (
+        json.dumps(METRICSQL, sort_keys=True)
+    )
+
+
+def test_the_cli_builds_the_metricsql_variant(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from dashboards.cli import app
+
+    result = CliRunner().invoke(
+        app,
+        ["build", "--out", str(tmp_path), "--readings", "metricsql", "--rules", str(OFFICE_RULES)],
+    )
+    assert result.exit_code == 0, result.output
+    energy = json.loads((tmp_path / "facility-energy.json").read_text())
+    assert {t["datasource"]["uid"] for _, t in iter_targets(energy)} == {VICTORIA.uid}
+    refused = CliRunner().invoke(app, ["build", "--out", str(tmp_path), "--readings", "flux"])
+    assert refused.exit_code != 0
