@@ -31,7 +31,13 @@ from gateway.stores import open_reading_store
 from gateway.stores.sql import SqlReadingStore, SqlStateStore, make_engine
 from maintenance.assets.models import Asset, Device
 from maintenance.assets.register import ensure_asset, ensure_site, link_device
-from maintenance.notifications.service import NotifyConfig, SmtpTarget, WebhookTarget
+from maintenance.notifications.events import EVENTS
+from maintenance.notifications.service import (
+    NotifyConfig,
+    RobotTarget,
+    SmtpTarget,
+    WebhookTarget,
+)
 from maintenance.people.users import ensure_secret_key
 from maintenance.pm.service import run_pm_scheduler
 from maintenance.shared.db import connect, upgrade
@@ -57,7 +63,7 @@ log = logging.getLogger(__name__)
 
 
 def notify_config(settings: Settings) -> NotifyConfig:
-    """Webhook and SMTP targets from ``FACILITY_WEBHOOK_*`` / ``FACILITY_SMTP_*``."""
+    """Webhook, SMTP and robot targets from ``FACILITY_WEBHOOK_*`` / ``_SMTP_*`` / ``_ROBOTS``."""
     webhooks: tuple[WebhookTarget, ...] = ()
     if settings.webhook_url:
         secret = settings.webhook_secret.get_secret_value() if settings.webhook_secret else ""
@@ -75,7 +81,32 @@ def notify_config(settings: Settings) -> NotifyConfig:
             username=settings.smtp_username,
             password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
         )
-    return NotifyConfig(webhooks=webhooks, smtp=smtp)
+    robots = []
+    for index, robot in enumerate(settings.robots):
+        try:
+            robots.append(
+                RobotTarget(
+                    kind=robot.kind,
+                    name=robot.name,
+                    url=robot.url.get_secret_value(),
+                    secret=robot.secret.get_secret_value() if robot.secret else None,
+                    language=robot.language,
+                    events=frozenset(EVENTS if robot.events is None else robot.events),
+                    priorities=frozenset(robot.priorities or ()),
+                    card=robot.card,
+                )
+            )
+        except ValueError as exc:  # the messages name the robot, never its URL or secret
+            raise ConfigError(f"FACILITY_ROBOTS[{index}]: {exc}") from exc
+    base = settings.console_base_url
+    if base and not base.startswith(("http://", "https://")):
+        raise ConfigError(f"FACILITY_CONSOLE_BASE_URL={base[:80]!r} must start with http(s)://")
+    try:
+        return NotifyConfig(
+            webhooks=webhooks, smtp=smtp, robots=tuple(robots), console_base_url=base or None
+        )
+    except ValueError as exc:
+        raise ConfigError(f"FACILITY_ROBOTS: {exc}") from exc
 
 
 class AssetDirectory:

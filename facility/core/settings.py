@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -21,10 +21,27 @@ from pydantic_settings import (
 
 from facility.core.errors import ConfigError
 
-__all__ = ["Settings", "load_settings"]
+__all__ = ["RobotSettings", "Settings", "load_settings"]
 
 _MQTT_SCHEMES = {"mqtt", "mqtts", "tcp", "ssl", "ws", "wss"}
 _PLACEHOLDERS = {"changeme", "change-me", "secret", "password", "xxx"}
+
+
+class RobotSettings(BaseModel):
+    """One WeCom / DingTalk / Feishu group robot (an item of ``robots:`` in the config file)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(description="unique per kind; deliveries and logs name the robot by it")
+    kind: Literal["wecom", "dingtalk", "feishu"]
+    url: SecretStr = Field(description="the robot's webhook URL (it carries the access token)")
+    secret: SecretStr | None = Field(default=None, description="DingTalk/Feishu signing secret")
+    language: Literal["zh-Hans", "en"] = "zh-Hans"
+    events: list[str] | None = Field(default=None, description="unset = every event")
+    priorities: list[str] | None = Field(
+        default=None, description="work-order events only of these priorities; unset = all"
+    )
+    card: bool = Field(default=True, description="Feishu: interactive card; false = plain text")
 
 
 class Settings(BaseSettings):
@@ -121,6 +138,12 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_username: str | None = None
     smtp_password: SecretStr | None = None
+    robots: list[RobotSettings] = Field(
+        default_factory=list, description="group robots (YAML list, or JSON in FACILITY_ROBOTS)"
+    )
+    console_base_url: str | None = Field(
+        default=None, description="public base URL of the console, for links in robot messages"
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -220,17 +243,21 @@ class Settings(BaseSettings):
 
     def masked(self) -> dict[str, Any]:
         """Effective settings with passwords in URLs and secrets masked, for ``config show``."""
-        shown: dict[str, Any] = {}
-        for key, value in self.model_dump().items():
-            if isinstance(value, SecretStr):
-                shown[key] = "********" if value.get_secret_value() else ""
-            elif isinstance(value, str) and "://" in value:
-                shown[key] = _mask_url(value)
-            elif isinstance(value, Path):
-                shown[key] = str(value)
-            else:
-                shown[key] = value
-        return shown
+        return {key: _mask(value) for key, value in self.model_dump().items()}
+
+
+def _mask(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return "********" if value.get_secret_value() else ""
+    if isinstance(value, str) and "://" in value:
+        return _mask_url(value)
+    if isinstance(value, Path):
+        return str(value)
+    if isinstance(value, dict):  # nested models, e.g. the robots
+        return {key: _mask(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_mask(item) for item in value]
+    return value
 
 
 def _mask_url(url: str) -> str:

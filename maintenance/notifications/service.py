@@ -1,4 +1,4 @@
-"""Notifications through a transactional outbox: webhooks (HMAC-signed) and email (SMTP).
+"""Notifications through a transactional outbox: webhooks (HMAC-signed), email, group robots.
 
 Why an outbox: a work-order change and the notification about it must succeed or fail together.
 Service code only *adds* an :class:`OutboxMessage` to the session that makes the change, so both
@@ -31,7 +31,15 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
+from maintenance.notifications import robots
+from maintenance.notifications.events import (
+    CERTIFICATE_EVENTS,
+    EVENTS,
+    ORDER_EVENTS,
+    STOCK_EVENTS,
+)
 from maintenance.notifications.models import Delivery, OutboxMessage
+from maintenance.notifications.robots import RobotError, RobotTarget
 from maintenance.people.models import Team, User
 from maintenance.shared.vocabulary import Role
 
@@ -45,6 +53,7 @@ __all__ = [
     "STOCK_EVENTS",
     "NotificationWorker",
     "NotifyConfig",
+    "RobotTarget",
     "SmtpTarget",
     "WebhookTarget",
     "enqueue",
@@ -52,15 +61,6 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
-
-#: Work-order events that produce notifications.
-ORDER_EVENTS = ("created", "assigned", "breached", "escalated", "resolved", "verified", "reopened")
-#: Supplier events (``maintenance.suppliers.service.warn_expiring_certificates``).
-CERTIFICATE_EVENTS = ("certificate_expiring", "certificate_expired")
-#: Storeroom events (``maintenance.inventory.service``: stock fell to the reorder point).
-STOCK_EVENTS = ("stock_low",)
-#: Events that produce notifications.
-EVENTS = ORDER_EVENTS + CERTIFICATE_EVENTS + STOCK_EVENTS
 
 SIGNATURE_HEADER = "X-Facility-Signature"
 TIMESTAMP_HEADER = "X-Facility-Timestamp"
@@ -179,12 +179,24 @@ class NotifyConfig:
 
     webhooks: tuple[WebhookTarget, ...] = ()
     smtp: SmtpTarget | None = None
+    #: WeCom / DingTalk / Feishu group robots (:mod:`maintenance.notifications.robots`).
+    robots: tuple[RobotTarget, ...] = ()
+    #: Public base URL of the console, for links to the order in robot messages.
+    console_base_url: str | None = None
     max_attempts: int = 8
     backoff_s: float = 2.0
     max_backoff_s: float = 600.0
     lease_s: float = 60.0
     timeout_s: float = 10.0
     batch: int = 50
+
+    def __post_init__(self) -> None:
+        keys = [(robot.kind, robot.name) for robot in self.robots]
+        if len(set(keys)) != len(keys):
+            raise ValueError("two robots of the same kind share a name")
+
+    def robot(self, kind: str, name: str) -> RobotTarget | None:
+        return next((r for r in self.robots if (r.kind, r.name) == (kind, name)), None)
 
 
 @dataclass
@@ -194,6 +206,9 @@ class NotificationWorker:
     sessions: sessionmaker[Session]
     config: NotifyConfig
     clock: Callable[[], datetime] = field(default=lambda: datetime.now(UTC))
+
+    def __post_init__(self) -> None:
+        robots.protect_logs(self.config.robots)
 
     def run_once(self) -> int:
         """Fan out new messages and attempt every due delivery; returns deliveries attempted."""
@@ -237,6 +252,11 @@ class NotificationWorker:
         smtp = self.config.smtp
         if smtp is not None and message.event in smtp.events:
             targets += [("email", address) for address in self._emails(session, message)]
+        targets += [
+            (robot.kind, robot.name)
+            for robot in self.config.robots
+            if robot.wants(message.event, message.payload)
+        ]
         return targets
 
     @staticmethod
@@ -304,11 +324,17 @@ class NotificationWorker:
             channel, target = delivery.channel, delivery.target
             payload, event = message.payload, message.event
         error = ""
+        pause_s = 0.0
         try:
             if channel == "webhook":
                 self._send_webhook(delivery_id, target, payload)
+            elif channel in robots.KINDS:
+                self._send_robot(delivery_id, channel, target, event, payload)
             else:
                 self._send_email(target, event, payload)
+        except RobotError as exc:
+            error = f"{type(exc).__name__}: {exc}"[:500]
+            pause_s = exc.pause_s or 0.0
         except (httpx.HTTPError, OSError, smtplib.SMTPException, DeliveryRefused) as exc:
             error = f"{type(exc).__name__}: {exc}"[:500]
         with self.sessions() as session:
@@ -330,6 +356,7 @@ class NotificationWorker:
                         self.config.max_backoff_s,
                         self.config.backoff_s * 2 ** (delivery.attempts - 1),
                     )
+                    delay = max(delay, pause_s)  # a robot's rate limit: wait out its minute
                     delivery.next_attempt_at = finished + timedelta(seconds=delay)
             session.commit()
         return True
@@ -353,6 +380,33 @@ class NotificationWorker:
         )
         if response.status_code >= 300:
             raise DeliveryRefused(f"{url} answered HTTP {response.status_code}")
+
+    def _send_robot(
+        self, delivery_id: int, kind: str, name: str, event: str, payload: dict[str, Any]
+    ) -> None:
+        robot = self.config.robot(kind, name)
+        if robot is None:
+            raise RobotError(f"{kind} robot {name} is no longer configured")
+        url, body = robots.build_request(
+            robot,
+            event,
+            payload,
+            console_base_url=self.config.console_base_url,
+            timestamp_s=self.clock().timestamp(),
+        )
+        try:
+            response = httpx.post(
+                url,
+                content=body,
+                headers={
+                    "Content-Type": "application/json; charset=utf-8",
+                    DELIVERY_HEADER: str(delivery_id),
+                },
+                timeout=self.config.timeout_s,
+            )
+        except httpx.HTTPError as exc:  # the message may quote the URL, and so its token
+            raise RobotError(robots.scrub(f"{type(exc).__name__}: {exc}", robot)) from None
+        robots.check_answer(robot, response.status_code, response.content)
 
     def _send_email(self, address: str, event: str, payload: dict[str, Any]) -> None:
         smtp = self.config.smtp
