@@ -14,10 +14,9 @@ import os
 import stat
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +25,7 @@ import pytest
 from dashboards import GrafanaAuth, build_dashboards, publish_dashboards
 from facility.core.errors import ConfigError, FacilityError, ServiceUnavailable
 from gateway.broker import free_port
+from tests.integration._http import serve_http
 
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "glsa_test_token_0123456789"
@@ -135,15 +135,9 @@ def _handler(state: FakeGrafana) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def grafana() -> Iterator[FakeGrafana]:
     state = FakeGrafana(accepted={f"Bearer {TOKEN}"})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(state))
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
-    assert not thread.is_alive()
+    with serve_http(_handler(state)) as url:
+        state.url = url
+        yield state
 
 
 def _publish(grafana: FakeGrafana, **options: Any) -> list[Any]:

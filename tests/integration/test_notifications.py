@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import orjson
@@ -36,6 +35,7 @@ from maintenance.suppliers import service as suppliers
 from maintenance.suppliers.models import SupplierKind
 from maintenance.work_orders import service
 from maintenance.worker import MaintenanceWorker
+from tests.integration._http import serve_http
 from tests.integration._work_order_server import HandClock, seed
 
 SECRET = "webhook-secret-0123456789"
@@ -69,14 +69,9 @@ class Receiver:
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
     state = Receiver()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), state.handler())
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hook"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with serve_http(state.handler()) as url:
+        state.url = f"{url}/hook"
+        yield state
 
 
 @dataclass

@@ -14,10 +14,9 @@ import base64
 import hashlib
 import hmac
 import logging
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -32,6 +31,7 @@ from maintenance.notifications.service import NotificationWorker, NotifyConfig, 
 from maintenance.shared.db import connect, upgrade
 from maintenance.shared.vocabulary import Priority
 from maintenance.work_orders import service
+from tests.integration._http import serve_http
 from tests.integration._work_order_server import HandClock, seed
 
 WECOM_KEY = "693a91f6-7xxx-4bc4-97a0-0ec2sifa5aaa"
@@ -96,14 +96,9 @@ class Robots:
 @pytest.fixture
 def robots() -> Iterator[Robots]:
     state = Robots()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), state.handler())
-    state.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield state
-    server.shutdown()
-    server.server_close()
-    thread.join(timeout=5)
+    with serve_http(state.handler()) as url:
+        state.url = url
+        yield state
 
 
 @pytest.fixture
