@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import base64
 import binascii
+import contextlib
 import logging
+import os
 import sqlite3
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from itertools import chain
 from operator import itemgetter
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
@@ -80,9 +83,28 @@ presence_history = sa.Table(
 )
 
 
+def _create_private(database: str | None) -> None:
+    """Create a new SQLite file readable by its owner only (0600), as SQLite would not.
+
+    The files hold readings, users' password hashes and API-key digests; SQLite creates them
+    with the process umask (usually 0644, world-readable), and its ``-wal``/``-shm`` files take
+    the database file's mode. An existing file keeps the mode its owner gave it.
+    """
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.exists() or not path.parent.is_dir():
+        return  # a missing folder stays SQLite's error to report, with its usual message
+    # FileExistsError: another process was first, theirs is as good; any other OSError (a
+    # read-only folder) is left for SQLite to report when it opens the file
+    with contextlib.suppress(OSError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def make_engine(url: str) -> Engine:
     """An engine tuned for our use: WAL and a busy timeout on SQLite, pre-ping elsewhere."""
     if url.startswith("sqlite"):
+        _create_private(sa.engine.make_url(url).database)
         engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
 
         @event.listens_for(engine, "connect")

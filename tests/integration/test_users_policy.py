@@ -27,3 +27,13 @@ def test_reserved_actor_names_cannot_be_users(tmp_path: Path, name: str) -> None
             create_user(session, username="li.na", password="chiller plant rooftop", role=Role.TECH)
     finally:
         engine.dispose()
+
+
+def test_a_new_sqlite_database_is_readable_by_its_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "facility.db"
+    engine, _sessions = connect(f"sqlite:///{path}")
+    try:
+        upgrade(engine)  # password hashes and API-key digests land in this file
+    finally:
+        engine.dispose()
+    assert path.stat().st_mode & 0o777 == 0o600
