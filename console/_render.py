@@ -104,8 +104,12 @@ def localizer_of(request: Request) -> Localizer:
 
 
 def user_of(request: Request) -> ConsoleUser | None:
-    context = context_of(request)
-    return current_user(request, context.secret, context.sessions)
+    """The signed-in user, read once per request (the check costs a database read)."""
+    if "console_user" not in request.scope:
+        context = context_of(request)
+        request.scope["console_user"] = current_user(request, context.secret, context.sessions)
+    user: ConsoleUser | None = request.scope["console_user"]
+    return user
 
 
 def actor_of(user: ConsoleUser) -> Actor:

@@ -26,8 +26,6 @@ round-trips exactly.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import logging
 import threading
 from collections.abc import Sequence
@@ -45,9 +43,12 @@ from reactivex.scheduler import ThreadPoolScheduler
 from facility.core.errors import ConfigError, ServiceUnavailable
 from facility.core.types import Reading, ReadingPage
 from gateway.stores.lineproto import (
+    LatestValue,
     TagsOf,
     decode_tag,
+    decode_time_cursor,
     encode_tag,
+    encode_time_cursor,
     from_ns,
     line_protocol,
     to_ns,
@@ -100,31 +101,12 @@ def _tag_literal(value: str) -> str:
 
 
 def encode_cursor(ts_ns: int, skip: int) -> str:
-    return base64.urlsafe_b64encode(f"i{ts_ns}:{skip}".encode()).decode()
+    return encode_time_cursor("i", ts_ns, skip)
 
 
 def decode_cursor(cursor: str) -> tuple[int, int]:
     """Raises ValueError with a readable message for a cursor we did not issue."""
-    try:
-        text = base64.urlsafe_b64decode(cursor.encode()).decode()
-        if not text.startswith("i"):
-            raise ValueError(text)
-        ts_text, skip_text = text[1:].split(":")
-        ts_ns, skip = int(ts_text), int(skip_text)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise ValueError("cursor is not one this API returned; start without a cursor") from exc
-    if skip < 0:
-        raise ValueError("cursor is not one this API returned; start without a cursor")
-    return ts_ns, skip
-
-
-@dataclass(frozen=True, slots=True)
-class LatestValue:
-    device: str
-    metric: str
-    value: float
-    unit: str
-    ts: datetime
+    return decode_time_cursor("i", cursor)
 
 
 @dataclass(slots=True)

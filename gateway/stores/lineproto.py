@@ -8,21 +8,30 @@ schema: measurement ``readings``, tags ``device``, ``metric``, ``unit``, ``quali
 Tag values are stored as given except for the characters line protocol cannot carry in a tag
 (``%``, ``\\``, CR, LF, TAB), which are percent-encoded (:func:`encode_tag`), so any device name
 round-trips exactly.
+
+Both stores also share the shape of a page cursor (a point's time and how many points at that
+very time the caller has seen; :func:`encode_time_cursor`) and of a latest value.
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from facility.core.types import Reading
 
 __all__ = [
     "MEASUREMENT",
+    "LatestValue",
     "TagsOf",
     "decode_tag",
+    "decode_time_cursor",
     "encode_tag",
+    "encode_time_cursor",
     "from_ns",
     "line_protocol",
     "short_error",
@@ -97,3 +106,39 @@ def short_error(exc: BaseException) -> str:
     text = re.sub(r"<[^<>]*object at 0x[0-9a-f]+>:?\s*", "", text)
     text = re.sub(r"\[Errno -?\d+\]\s*", "", text)
     return text[:300]
+
+
+@dataclass(frozen=True, slots=True)
+class LatestValue:
+    """The newest point of one series."""
+
+    device: str
+    metric: str
+    value: float
+    unit: str
+    ts: datetime
+
+
+_BAD_CURSOR = "cursor is not one this API returned; start without a cursor"
+
+
+def encode_time_cursor(kind: str, ts: int, skip: int) -> str:
+    """An opaque cursor: ``ts`` in the store's own unit, tagged with ``kind`` (one letter per
+    store, so a cursor of one store is refused by another instead of misread)."""
+    return base64.urlsafe_b64encode(f"{kind}{ts}:{skip}".encode()).decode()
+
+
+def decode_time_cursor(kind: str, cursor: str) -> tuple[int, int]:
+    """``(ts, skip)`` of a cursor :func:`encode_time_cursor` made for ``kind``; else ValueError
+    with a readable message."""
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+        if not text.startswith(kind):
+            raise ValueError(text)
+        ts_text, skip_text = text[len(kind) :].split(":")
+        ts, skip = int(ts_text), int(skip_text)
+    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
+        raise ValueError(_BAD_CURSOR) from exc
+    if skip < 0:
+        raise ValueError(_BAD_CURSOR)
+    return ts, skip

@@ -36,8 +36,6 @@ InfluxDB); run it so. Cluster: point ``FACILITY_VICTORIA_URL`` at vminsert's
 
 from __future__ import annotations
 
-import base64
-import binascii
 import math
 import time
 from collections.abc import Iterator, Sequence
@@ -52,16 +50,18 @@ from facility.core.errors import ConfigError, ServiceUnavailable
 from facility.core.types import Reading, ReadingPage
 from gateway.stores.lineproto import (
     MEASUREMENT,
+    LatestValue,
     TagsOf,
     decode_tag,
+    decode_time_cursor,
     encode_tag,
+    encode_time_cursor,
     line_protocol,
     short_error,
 )
 
 __all__ = [
     "SERIES",
-    "VictoriaLatest",
     "VictoriaOptions",
     "VictoriaReadingStore",
     "decode_cursor",
@@ -135,33 +135,12 @@ def selector(**labels: str | None) -> str:
 
 
 def encode_cursor(ts_ms: int, skip: int) -> str:
-    return base64.urlsafe_b64encode(f"v{ts_ms}:{skip}".encode()).decode()
+    return encode_time_cursor("v", ts_ms, skip)
 
 
 def decode_cursor(cursor: str) -> tuple[int, int]:
     """Raises ValueError with a readable message for a cursor we did not issue."""
-    try:
-        text = base64.urlsafe_b64decode(cursor.encode()).decode()
-        if not text.startswith("v"):
-            raise ValueError(text)
-        ts_text, skip_text = text[1:].split(":")
-        ts_ms, skip = int(ts_text), int(skip_text)
-    except (ValueError, binascii.Error, UnicodeDecodeError) as exc:
-        raise ValueError("cursor is not one this API returned; start without a cursor") from exc
-    if skip < 0:
-        raise ValueError("cursor is not one this API returned; start without a cursor")
-    return ts_ms, skip
-
-
-@dataclass(frozen=True, slots=True)
-class VictoriaLatest:
-    """The newest point of one series (same fields as ``influx.LatestValue``)."""
-
-    device: str
-    metric: str
-    value: float
-    unit: str
-    ts: datetime
+    return decode_time_cursor("v", cursor)
 
 
 @dataclass(slots=True)
@@ -517,7 +496,7 @@ class VictoriaReadingStore:
 
     def latest(
         self, *, device: str | None = None, within: timedelta = timedelta(days=365)
-    ) -> list[VictoriaLatest]:
+    ) -> list[LatestValue]:
         """The newest value of every (device, metric) written ``within`` the past (one year)."""
         match = selector(device=device)
         now_ms = int(time.time() * 1000) + _FUTURE_MS
@@ -529,7 +508,7 @@ class VictoriaReadingStore:
                 f"tlast_over_time({match}[{window_ms}ms])", now_ms
             )
         }
-        out: list[VictoriaLatest] = []
+        out: list[LatestValue] = []
         for labels, value in values:
             seconds = times.get(tuple(sorted(labels.items())))
             if seconds is None:
@@ -538,9 +517,7 @@ class VictoriaReadingStore:
                 reading = _reading(labels, round(seconds * 1000), value)
             except (TypeError, ValueError):  # no time, or a series that is not a reading
                 continue
-            out.append(
-                VictoriaLatest(reading.device, reading.metric, value, reading.unit, reading.ts)
-            )
+            out.append(LatestValue(reading.device, reading.metric, value, reading.unit, reading.ts))
         return sorted(out, key=lambda v: (v.device, v.metric, v.ts))
 
     def close(self) -> None:
