@@ -11,10 +11,6 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-if TYPE_CHECKING:
-    pass
-from typing import TYPE_CHECKING
-
 from maintenance.shared.base import Base, enum_type, utcnow
 
 if TYPE_CHECKING:
@@ -23,6 +19,7 @@ if TYPE_CHECKING:
 __all__ = [
     "Asset",
     "AssetDocument",
+    "AssetFeed",
     "AssetLevel",
     "AssetStatus",
     "AssetStatusChange",
@@ -116,6 +113,30 @@ class Device(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     asset: Mapped[Asset | None] = relationship(back_populates="devices")
+
+
+class AssetFeed(Base):
+    """One ``feeds`` relation: the upstream asset supplies air, water or power to the other.
+
+    Brick's ``brick:feeds`` (an AHU feeds its VAV boxes, a chiller its AHUs' coils). Fault
+    detection uses it to suppress a downstream symptom while the upstream cause is being worked
+    on: a VAV box that cannot hold its temperature because its AHU's supply air is warm needs
+    no second visit.
+    """
+
+    __tablename__ = "asset_feeds"
+    __table_args__ = (sa.UniqueConstraint("upstream_id", "downstream_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    upstream_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("assets.id", ondelete="CASCADE"), index=True
+    )
+    downstream_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("assets.id", ondelete="CASCADE"), index=True
+    )
+    #: What flows: ``air``, ``chilled_water``, ``hot_water``, ``electricity``... ("" = unstated).
+    medium: Mapped[str] = mapped_column(sa.String(64), default="", server_default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class AssetStatusChange(Base):
