@@ -17,6 +17,7 @@ from fastapi.staticfiles import StaticFiles
 
 from console._links import Revocations
 from console._render import HERE, PREFIX, ConsoleState
+from console._thresholds import BandsOf
 from console.pages import (
     assets,
     auth,
@@ -55,14 +56,18 @@ def mount_console(
     data_dir: Path,
     state: ConsoleState | None = None,
     stop: threading.Event | None = None,
+    bands_of: BandsOf | None = None,
 ) -> None:
     """Serve the console on ``app`` (which must carry an ``ApiContext`` in ``app.state``).
 
-    Pass the process's ``stop`` event so live streams end promptly at shutdown.
+    Pass the process's ``stop`` event so live streams end promptly at shutdown, and
+    ``bands_of`` so charts shade the alarm bands of the rules the engine runs.
     """
     state = state or ConsoleState(revocations=Revocations(data_dir / "report-links.json"))
     if stop is not None:
         state.stop = stop
+    if bands_of is not None:
+        state.bands_of = bands_of
     app.state.console = state
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="console-static")
     for router in ROUTERS:

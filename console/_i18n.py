@@ -15,7 +15,7 @@ from functools import cache
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_datetime, get_timezone
+from babel.dates import format_datetime, format_time, get_timezone
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -34,6 +34,9 @@ __all__ = [
 ]
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+#: ``datetime`` under another name: the Localizer has a method of that name.
+Instant = datetime
+
 DEFAULT_LANGUAGE = "en"
 #: Language tag (as the cookie and ``?lang=`` carry it) → Babel locale id and catalogue folder.
 LANGUAGES: Mapping[str, str] = {"en": "en", "zh-Hans": "zh_Hans_CN"}
@@ -140,6 +143,10 @@ class Localizer:
         if value is None:
             return "—"
         return format_datetime(value, format="medium", tzinfo=_zone(tz), locale=self.locale)
+
+    def time(self, value: Instant, tz: str = "UTC") -> str:
+        """A clock time (hours and minutes) in the site's time zone: a chart axis tick."""
+        return format_time(value, format="short", tzinfo=_zone(tz), locale=self.locale)
 
     def number(self, value: float | None, digits: int = 1) -> str:
         """A number with the locale's separators and at most ``digits`` decimals."""

@@ -25,6 +25,7 @@ from maintenance.work_orders.models import WorkOrderSource, WorkOrderStatus
 __all__ = [
     "ACTION_LABELS",
     "BOOLEAN_WORDS",
+    "CHART_MIN_SPAN",
     "CHECKLIST_KINDS",
     "EVENT_LABELS",
     "NOTICES",
@@ -32,10 +33,12 @@ __all__ = [
     "PRIORITY_LABELS",
     "SOURCE_LABELS",
     "STATUS_LABELS",
+    "boolean_levels",
     "common",
     "display_unit",
     "format_value",
     "page",
+    "readable_unit",
 ]
 
 STATUS_LABELS = {
@@ -175,12 +178,45 @@ def format_value(loc: Localizer, value: float, unit: str, metric: str = "") -> s
         return loc.gettext("on") if value else loc.gettext("off")
     if unit in ("code", ""):
         return loc.number(value, 0) if unit == "code" else loc.number(value, 2)
-    return f"{loc.number(value, 1)} {display_unit(unit)}".strip()
+    factor, shown = readable_unit(unit, abs(value))
+    return f"{loc.number(value / factor, 1)} {display_unit(shown)}".strip()
 
 
 def display_unit(unit: str) -> str:
     """Units as people write them: ``degC`` is °C, dimensionless ``1`` shows nothing."""
     return {"degC": "°C", "1": "", "bool": "", "code": ""}.get(unit, unit)
+
+
+#: Units stored in their SI base that people read a thousand times larger: 25.2 kW, not
+#: 25,159.8 W. (unit, threshold) -> (divisor, unit shown).
+_LARGER_UNITS = {
+    "W": ("kW", 1_000.0),
+    "kW": ("MW", 10_000.0),
+    "Wh": ("kWh", 1_000.0),
+    "kWh": ("MWh", 100_000.0),
+    "Pa": ("kPa", 10_000.0),
+    "VA": ("kVA", 1_000.0),
+    "var": ("kvar", 1_000.0),
+}
+
+#: The smallest vertical span worth drawing per unit: noise on a steady value stays flat.
+CHART_MIN_SPAN = {"degC": 2.0, "K": 2.0, "%": 10.0, "Pa": 20.0, "kPa": 2.0, "ppm": 100.0}
+
+
+def readable_unit(unit: str, magnitude: float) -> tuple[float, str]:
+    """The divisor and unit to show a value of ``magnitude`` in (``(1000, "kW")`` for 25 kW)."""
+    larger = _LARGER_UNITS.get(unit)
+    if larger is not None and magnitude >= larger[1]:
+        return 1_000.0, larger[0]
+    return 1.0, unit
+
+
+def boolean_levels(loc: Localizer, metric: str) -> dict[float, str]:
+    """The words a boolean metric's chart shows on its axis (vacant/occupied, off/on)."""
+    words = BOOLEAN_WORDS.get(metric)
+    if words is not None:
+        return {0.0: loc.pgettext(*words[0]), 1.0: loc.pgettext(*words[1])}
+    return {0.0: loc.gettext("off"), 1.0: loc.gettext("on")}
 
 
 def page(

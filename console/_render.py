@@ -32,6 +32,7 @@ from console._session import (
     csrf_token,
     current_user,
 )
+from console._thresholds import BandsOf, no_bands
 from maintenance.people.deps import ApiContext
 from maintenance.shared.actors import Actor
 
@@ -73,6 +74,8 @@ class ConsoleState:
     revocations: Revocations
     per_client: RateLimiter = field(default_factory=lambda: RateLimiter(limit=5, window_s=600.0))
     per_asset: RateLimiter = field(default_factory=lambda: RateLimiter(limit=30, window_s=3600.0))
+    #: The alarm bands charts shade: the composition root passes the running rules' (below).
+    bands_of: BandsOf = no_bands
     stream_interval_s: float = 2.0
     stream_max_s: float = 55.0
     #: Set when the process shuts down: open live streams end at their next tick, because the

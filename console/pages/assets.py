@@ -22,7 +22,7 @@ from starlette.concurrency import run_in_threadpool
 
 from console import _data as data
 from console import _service_data as sdata
-from console._charts import line_chart
+from console._charts import Band, line_chart
 from console._forms import (
     MAX_REASON,
     ActionRefused,
@@ -37,10 +37,18 @@ from console._forms import (
     redirect,
     service_refused,
 )
-from console._i18n import N_
-from console._labels import common, display_unit, page
+from console._i18n import N_, Localizer
+from console._labels import (
+    CHART_MIN_SPAN,
+    boolean_levels,
+    common,
+    display_unit,
+    page,
+    readable_unit,
+)
 from console._render import (
     PREFIX,
+    ConsoleState,
     actor_of,
     context_of,
     error_page,
@@ -49,6 +57,7 @@ from console._render import (
     login_redirect,
     not_found,
     render,
+    state_of,
     user_of,
 )
 from facility.core.errors import FacilityError
@@ -56,12 +65,17 @@ from maintenance.api.problems import status_of
 from maintenance.assets import lifecycle as asset_lifecycle
 from maintenance.assets.models import Asset, AssetStatus, Criticality
 from maintenance.insights.asset_figures import WEIGHTS
+from maintenance.people.deps import ApiContext
 
 __all__ = ["router"]
 
 router = APIRouter(prefix=PREFIX, include_in_schema=False)
 
 HISTORY_WINDOW = timedelta(hours=1)
+#: The time ranges an asset's charts offer (``?range=``); a day of 5-second data is 17,280
+#: readings, within what one chart pages in.
+HISTORY_WINDOWS = {"1h": HISTORY_WINDOW, "6h": timedelta(hours=6), "24h": timedelta(days=1)}
+HISTORY_RANGE_LABELS = {"1h": N_("Last hour"), "6h": N_("Last 6 hours"), "24h": N_("Last 24 hours")}
 MAX_PLAN_ROWS = 500
 
 
@@ -227,6 +241,8 @@ async def asset_page(
     loc = localizer_of(request)
 
     lifecycle: list[sdata.LifecyclePanel | None] = [None]
+    window_name = request.query_params.get("range", "1h")
+    window = HISTORY_WINDOWS.get(window_name, HISTORY_WINDOW)
 
     def load() -> tuple[data.AssetView | None, list[data.OrderRow], list[tuple[str, str, str]]]:
         states = context.states.list_states()
@@ -241,22 +257,11 @@ async def asset_page(
                 lifecycle[0] = sdata.lifecycle_panel(
                     session, asset_id=asset_id, now=context.clock()
                 )
-        charts = []
-        for device in view.devices:
-            for metric, (_v, unit, _ts) in sorted(device.values.items()):
-                points = data.history(
-                    context.readings, device=device.id, metric=metric, window=HISTORY_WINDOW
-                )
-                title = f"{device.id} · {loc.label(metric)}"
-                svg = line_chart(
-                    [(r.ts, r.value) for r in points],
-                    title=title,
-                    unit=display_unit(unit),
-                    fmt_number=lambda v: loc.number(v, 1),
-                    fmt_time=lambda ts: loc.datetime(ts, view.timezone),
-                    empty_text=loc.gettext("No readings in the last hour."),
-                )
-                charts.append((title, display_unit(unit), svg))
+        charts = [
+            _chart(loc, context, state_of(request), view, device.id, metric, unit, window)
+            for device in view.devices
+            for metric, (_v, unit, _ts) in sorted(device.values.items())
+        ]
         return view, rows, charts
 
     view, rows, charts = await run_in_threadpool(load)
@@ -269,8 +274,56 @@ async def asset_page(
         asset=view,
         rows=rows,
         charts=charts,
+        ranges=[(name, loc.gettext(label)) for name, label in HISTORY_RANGE_LABELS.items()],
+        chosen_range=window_name if window_name in HISTORY_WINDOWS else "1h",
         lifecycle=lifecycle[0],
         **sdata.LABELS,
         **sdata.formatters(loc),
         **common(request, user),
     )
+
+
+def _chart(
+    loc: Localizer,
+    context: ApiContext,
+    state: ConsoleState,
+    view: data.AssetView,
+    device: str,
+    metric: str,
+    unit: str,
+    window: timedelta,
+) -> tuple[str, str, str]:
+    """One metric's trend: readable unit, round ticks, the rules' alarm bands, on/off words."""
+    points = [
+        (r.ts, r.value)
+        for r in data.history(context.readings, device=device, metric=metric, window=window)
+    ]
+    title = f"{device} · {loc.label(metric)}"
+    bands = state.bands_of(device, metric, view.code)
+    levels = boolean_levels(loc, metric) if unit == "bool" else None
+    factor, shown = readable_unit(unit, max((abs(v) for _, v in points), default=0.0))
+    if factor != 1.0:
+        points = [(ts, v / factor) for ts, v in points]
+        bands = [
+            Band(
+                b.label,
+                None if b.low is None else b.low / factor,
+                None if b.high is None else b.high / factor,
+            )
+            for b in bands
+        ]
+    short = window <= timedelta(hours=6)
+    svg = line_chart(
+        points,
+        title=title,
+        unit=display_unit(shown),
+        fmt_number=lambda v: loc.number(v, 1 if abs(v) < 100 else 0),
+        fmt_time=lambda ts: (
+            loc.time(ts, view.timezone) if short else loc.datetime(ts, view.timezone)
+        ),
+        empty_text=loc.gettext("No readings in this period."),
+        min_span=CHART_MIN_SPAN.get(shown, 0.0),
+        bands=bands,
+        levels=levels,
+    )
+    return title, display_unit(shown), svg

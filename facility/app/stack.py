@@ -388,6 +388,7 @@ class Stack:
         # the API, the console and their models load only in a process that serves them: a
         # gateway-only worker (scale-out, ``api=False``) keeps ~20 MB and a second of imports
         from console import mount_console
+        from console._thresholds import alarm_bands
         from maintenance.api.app import create_app
         from maintenance.people.deps import ApiContext
         from maintenance.people.login_throttle import LoginThrottle
@@ -407,7 +408,15 @@ class Stack:
                 ),
             )
         )
-        mount_console(app, data_dir=self.settings.data_dir, stop=self._stop)
+        mount_console(
+            app,
+            data_dir=self.settings.data_dir,
+            stop=self._stop,
+            # charts shade the alarm bands of the rules running now (reloads included)
+            bands_of=lambda device, metric, asset: alarm_bands(
+                self.engine.rule_file, device=device, metric=metric, asset=asset
+            ),
+        )
         try:
             self.server = start_http_server(
                 app, self.options.api_host, self.options.api_port, name="api"

@@ -199,6 +199,22 @@ def test_the_asset_page_draws_a_chart_of_recent_history(console_server: ConsoleS
     assert svg, "no chart on the asset page"
     points = re.search(r'points="([^"]+)"', svg.group(0))
     assert points and len(points.group(1).split()) == 120
+    assert svg.group(0).count('class="grid"') >= 4, "round ticks with grid lines, not min/max"
+
+
+@pytest.mark.parametrize("chosen", ["6h", "24h", "bogus"])
+def test_the_asset_page_offers_time_ranges_and_ignores_an_unknown_one(
+    console_server: ConsoleServer, chosen: str
+) -> None:
+    client = browser(console_server.url)
+    log_in(client, "tech")
+    response = client.get(
+        f"/console/assets/{console_server.asset_ids['AHU-1']}", params={"range": chosen}
+    )
+    assert response.status_code == 200
+    current = re.search(r'<a href="\?range=(\w+)" aria-current="page">', response.text)
+    assert current and current.group(1) == (chosen if chosen != "bogus" else "1h")
+    assert '<svg class="chart"' in response.text
 
 
 def test_the_live_stream_sends_current_values_as_server_sent_events(
