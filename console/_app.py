@@ -22,6 +22,7 @@ from console.pages import (
     assets,
     auth,
     live,
+    not_found,
     overview,
     pm,
     reports,
@@ -72,6 +73,7 @@ def mount_console(
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="console-static")
     for router in ROUTERS:
         app.include_router(router)
+    app.include_router(not_found.router)  # last: only what no other route serves
 
     @app.get("/", include_in_schema=False)
     def root() -> RedirectResponse:

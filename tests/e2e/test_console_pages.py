@@ -250,3 +250,18 @@ def test_an_open_live_stream_ends_promptly_when_the_process_stops(
     wait_until(lambda: events, timeout_s=10, what="the first live event")
     console_server.state.stop.set()
     wait_until(finished.is_set, timeout_s=5, what="the stream to end after stop")
+
+
+@pytest.mark.parametrize(("lang", "words"), [("en", "no such page"), ("zh-Hans", "没有这个页面")])
+def test_an_unknown_console_address_gets_the_consoles_own_404_page(
+    console_server: ConsoleServer, lang: str, words: str
+) -> None:
+    client = browser(console_server.url)
+    log_in(client, "tech")
+    response = client.get("/console/no/such/page", params={"lang": lang})
+    assert response.status_code == 404
+    assert response.headers["content-type"].startswith("text/html")
+    assert words in response.text and 'href="/console/"' in response.text
+    anonymous = browser(console_server.url).get("/console/orders/x/y/z")
+    assert anonymous.status_code == 404 and "<html" in anonymous.text
+    assert browser(console_server.url).get("/api/v1/no-such-route").status_code in (401, 404)
