@@ -33,7 +33,7 @@ def replacement_command(
 ) -> None:
     """List equipment by replacement score (highest first) as JSON Lines.
 
-    Example: facility assets replacement --site HQ --limit 10 --weight age=70
+    Example: facility assets replacement --site hq --limit 10 --weight age=70
     """
     weights = WEIGHTS.with_overrides(parse_weights(weight or [], "--weight age=70"))
     at = parse_now(now)
