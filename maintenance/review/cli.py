@@ -1,8 +1,9 @@
 """``facility report``: the monthly service review (plan, do, check, act).
 
-The report is written to a file (HTML always, PDF when Chromium is installed); the review's
-figures also go to stdout as one JSON line, the same object ``GET /api/v1/reviews/monthly``
-returns, so a script can archive or compare them. Progress goes to stderr.
+The report is written to a file (HTML always, PDF when Chromium is installed). With ``--json``
+the review's figures also go to stdout as one JSON line, the same object
+``GET /api/v1/reviews/monthly`` returns, so a script can archive or compare them; without it a
+manager at a terminal sees only the progress lines (stderr), not a screenful of JSON.
 """
 
 from __future__ import annotations
@@ -48,6 +49,10 @@ def monthly(
     now: Annotated[
         str | None, typer.Option("--now", help="Judge the month as of this instant (ISO 8601).")
     ] = None,
+    as_json: Annotated[
+        bool,
+        typer.Option("--json", help="Also print the review's figures to stdout as one JSON line."),
+    ] = False,
 ) -> None:
     """Write the monthly service review of a site as one self-contained HTML file.
 
@@ -98,4 +103,5 @@ def monthly(
             err.print(f"[green]✓[/] wrote {pdf}")
         else:
             err.print(f"[yellow]![/] no PDF: {reason}")
-    sys.stdout.buffer.write(orjson.dumps(review.model_dump(mode="json", by_alias=True)) + b"\n")
+    if as_json:
+        sys.stdout.buffer.write(orjson.dumps(review.model_dump(mode="json", by_alias=True)) + b"\n")

@@ -97,9 +97,9 @@ def seeded(tmp_path: Path) -> Seeded:
     return Seeded(url, env)
 
 
-def report(seeded: Seeded, *args: str) -> subprocess.CompletedProcess[str]:
+def report(seeded: Seeded, *args: str, as_json: bool = True) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [FACILITY, "report", "monthly", *args],
+        [FACILITY, "report", "monthly", *(["--json"] if as_json else []), *args],
         capture_output=True,
         text=True,
         timeout=180,
@@ -243,6 +243,15 @@ def test_a_targets_file_changes_the_verdicts_and_a_bad_one_is_refused(
     assert 'id="technicians"' not in (tmp_path / "r.html").read_text()
     bad = report(seeded, "--site", "hq", "--month", "2026-10", "--targets", str(broken))
     assert bad.returncode == 1 and "not valid YAML" in bad.stderr
+    quiet = report(
+        seeded,
+        *("--site", "hq", "--month", "2026-10", "--out", str(tmp_path / "q.html")),
+        *("--now", NOW.isoformat()),
+        as_json=False,
+    )
+    assert quiet.returncode == 0, quiet.stderr
+    assert quiet.stdout == "", "no JSON on stdout unless --json is given"
+    assert "wrote" in quiet.stderr and (tmp_path / "q.html").stat().st_size > 0
 
 
 def test_the_command_has_help_with_an_example() -> None:
