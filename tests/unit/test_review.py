@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -309,3 +310,10 @@ def test_hostile_labels_are_escaped_and_not_parsed_as_math() -> None:
     assert "&lt;script&gt;" in svg
     days = [DayCount(day=date(2026, 10, d), orders=d % 3) for d in range(1, 32)]
     assert "<svg" in orders_chart(days)
+
+
+def test_an_empty_month_has_a_whole_number_axis_from_zero() -> None:
+    quiet = [DayCount(day=date(2026, 10, d), orders=0) for d in range(1, 32)]
+    labels = re.findall(r">(\S{1,6})</text>", orders_chart(quiet))
+    assert "4" in labels and "0" in labels
+    assert not any(label.startswith(("\u2212", "-")) or "." in label for label in labels)

@@ -139,6 +139,8 @@ def orders_chart(days: Sequence[DayCount]) -> str:
     axes.set_xlabel("day of month", color=MUTED, fontsize=9)
     axes.set_title("Orders created per day", loc="left", fontsize=11)
     axes.yaxis.set_major_locator(MaxNLocator(integer=True))
+    # from zero, and at least 0-4 so an empty or quiet month has a sensible axis, not +/-0.05
+    axes.set_ylim(0, max(max((d.orders for d in days), default=0) * 1.15, 4))
     if not any(d.orders for d in days):
         axes.text(
             0.5,
