@@ -10,12 +10,18 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from functools import cache
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
-from babel.dates import format_datetime, format_time, get_timezone
+from babel.dates import (
+    format_datetime,
+    format_skeleton,
+    format_time,
+    get_day_names,
+    get_timezone,
+)
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
@@ -36,6 +42,7 @@ __all__ = [
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 #: ``datetime`` under another name: the Localizer has a method of that name.
 Instant = datetime
+Day = date
 
 DEFAULT_LANGUAGE = "en"
 #: Language tag (as the cookie and ``?lang=`` carry it) → Babel locale id and catalogue folder.
@@ -147,6 +154,17 @@ class Localizer:
     def time(self, value: Instant, tz: str = "UTC") -> str:
         """A clock time (hours and minutes) in the site's time zone: a chart axis tick."""
         return format_time(value, format="short", tzinfo=_zone(tz), locale=self.locale)
+
+    def skeleton(self, skeleton: str, value: Instant | Day) -> str:
+        """A date by CLDR skeleton, laid out as the locale writes it: ``yMMMM`` is "March 2026"
+        in English and "2026年3月" in Chinese; ``MMMd`` is "Mar 2" / "3月2日"."""
+        return str(format_skeleton(skeleton, value, locale=self.locale))
+
+    @property
+    def weekdays(self) -> list[str]:
+        """Short weekday names, Monday first (周一 ... 周日; Mon ... Sun)."""
+        names = get_day_names("abbreviated", locale=self.locale)
+        return [str(names[index]) for index in range(7)]
 
     def number(self, value: float | None, digits: int = 1) -> str:
         """A number with the locale's separators and at most ``digits`` decimals."""

@@ -8,6 +8,8 @@ the API's PM routes do.
 
 from __future__ import annotations
 
+from datetime import UTC, date
+
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from starlette.concurrency import run_in_threadpool
@@ -27,6 +29,7 @@ from console._forms import (
 )
 from console._i18n import N_
 from console._labels import page
+from console._pm_calendar import CalendarKind, CalendarView, EntryState, calendar_view
 from console._render import PREFIX, context_of, gate
 from console._session import ConsoleUser
 from facility.core.errors import FacilityError
@@ -102,6 +105,59 @@ async def _pm_response(
         generated_total=made_total,
         problem=problem,
     )
+
+
+#: The words for an occurrence's state on the calendar.
+ENTRY_LABELS = {
+    EntryState.FORECAST: N_("Due"),
+    EntryState.OPEN: N_("Ordered"),
+    EntryState.OVERDUE: N_("Overdue"),
+    EntryState.DONE: N_("Done"),
+    EntryState.CANCELLED: N_("Cancelled"),
+}
+
+
+@router.get("/pm/calendar")
+async def pm_calendar(request: Request) -> Response:
+    """What falls due each day of a month (``view=month``, default) or a week (``view=week``)
+    holding ``date`` (YYYY-MM-DD, default today): ordered occurrences with their order's state,
+    then the forecast."""
+    checked = gate(request, managers_only=False)
+    if isinstance(checked, Response):
+        return checked
+    user = checked
+    context = context_of(request)
+    now = context.clock()
+    raw_kind = request.query_params.get("view", CalendarKind.MONTH.value)
+    raw_date = request.query_params.get("date", "")
+    try:
+        if raw_kind not in CalendarKind.__members__.values():
+            raise BadParameter("view", raw_kind)
+        anchor = _day(raw_date) if raw_date else now.astimezone(UTC).date()
+    except BadParameter as exc:
+        return bad_parameter(request, user, exc)
+    kind = CalendarKind(raw_kind)
+
+    def load() -> CalendarView:
+        with context.sessions() as session:
+            return calendar_view(
+                session, kind=kind, anchor=anchor, now=now, readings=context.readings
+            )
+
+    view = await run_in_threadpool(load)
+    return page(request, "pm_calendar.html", user, cal=view, entry_labels=ENTRY_LABELS)
+
+
+def _day(raw: str) -> date:
+    """A calendar day from ``YYYY-MM-DD``, within years 2000-2100 (a typo is not year 20260)."""
+    text = raw.strip()[:10]
+    try:
+        day = date.fromisoformat(text)
+    except ValueError:
+        raise BadParameter("date", raw[:40]) from None
+    if not 2000 <= day.year <= 2100:
+        raise BadParameter("date", raw[:40])
+    return day
 
 
 @router.post("/pm")

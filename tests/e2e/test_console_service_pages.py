@@ -598,6 +598,45 @@ def test_the_pm_page_shows_the_forecast_plans_and_this_months_compliance(
     assert longer.count("<tr data-plan=") > html.count("<tr data-plan=")
 
 
+def _calendar_states(html: str) -> dict[str, list[str]]:
+    """day -> the states of its PM entries, from the calendar's table."""
+    days: dict[str, list[str]] = {}
+    for day, cell in re.findall(r'<td class="[^"]*" data-day="([\d-]+)">(.*?)</td>', html, re.S):
+        days[day] = re.findall(r'data-state="(\w+)"', cell)
+    return days
+
+
+def test_the_pm_calendar_shows_done_overdue_and_forecast_occurrences_by_day(
+    service_console: ServiceConsole,
+) -> None:
+    client = _client(service_console, "tech")
+    month = client.get("/console/pm/calendar", params={"date": "2026-11-05"})
+    assert month.status_code == 200
+    states = _calendar_states(month.text)
+    weekly = {
+        (PM_ANCHOR + timedelta(weeks=k)).date().isoformat(): (PM_ANCHOR + timedelta(weeks=k))
+        for k in range(5)
+    }
+    for day, due in weekly.items():
+        if due.month != 11:
+            continue
+        expected = "forecast" if due > NOW else ("overdue" if due.day == 16 else "done")
+        assert states[day] == [expected], (day, states.get(day))
+    assert sum(len(v) for v in states.values()) == sum(1 for d in weekly.values() if d.month == 11)
+    assert "November 2026" in month.text and 'data-nav="next"' in month.text
+    week = client.get("/console/pm/calendar", params={"view": "week", "date": "2026-11-18"})
+    week_states = _calendar_states(week.text)
+    assert len(week_states) == 7 and week_states["2026-11-16"] == ["overdue"]
+    zh = _client(service_console, "tech", ZH).get(
+        "/console/pm/calendar", params={"date": "2026-11-05"}
+    )
+    assert "2026年11月" in zh.text and "周一" in zh.text
+    for bad in ({"date": "2026-13-40"}, {"date": "99999-01-01"}, {"view": "year"}):
+        refused = client.get("/console/pm/calendar", params=bad)
+        assert refused.status_code == 400, bad
+    assert _client(service_console, None).get("/console/pm/calendar").status_code in (200, 303)
+
+
 def test_the_stock_page_shows_low_stock_reorders_by_supplier_value_and_dead_stock(
     service_console: ServiceConsole,
 ) -> None:
