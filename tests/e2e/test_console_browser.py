@@ -163,6 +163,7 @@ def test_users_run_the_service_loop_in_a_real_browser_with_live_values(
     # -- a requester reports a problem from a phone -----------------------------------------------
     requester = errors.watch(_context(chromium, phone=True).new_page())
     _log_in(requester, url, "requester")
+    requester.locator(".menu-button").click()  # on a phone the menu is folded
     requester.get_by_role("link", name="Report a problem").first.click()
     requester.get_by_label("Asset").select_option(label="Room-101")
     requester.get_by_label("What is wrong?").fill("Meeting room 101 is too warm")

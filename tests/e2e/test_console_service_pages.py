@@ -917,3 +917,53 @@ def test_a_manager_opens_the_service_pages_in_chromium_without_errors(
         finally:
             chromium.close()
     assert errors == []
+
+
+# -- on a phone --------------------------------------------------------------------------------
+PHONE_PAGES = (
+    "/console/",
+    "/console/board",
+    "/console/my",
+    *SERVICE_PAGES,
+    "/console/pm/calendar",
+    "/console/report",
+    "/console/requests",
+)
+
+
+@pytest.mark.parametrize("language", [EN, ZH])
+def test_no_page_is_wider_than_a_phone_and_the_menu_folds_behind_one_button(
+    service_console: ServiceConsole, language: str
+) -> None:
+    from playwright.sync_api import sync_playwright
+
+    from tests.e2e.conftest import CHROMIUM_ARGS, CONSOLE_PASSWORD, chromium_path
+
+    pages = [*PHONE_PAGES, f"/console/assets/{service_console.ids['CH-1']}"]
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=chromium_path(), args=CHROMIUM_ARGS
+        )
+        context = chromium.new_context(
+            viewport={"width": 390, "height": 844},
+            extra_http_headers={"Accept-Language": language},
+            is_mobile=True,
+            has_touch=True,
+        )
+        context.set_default_timeout(60_000)
+        page = context.new_page()
+        page.goto(f"{service_console.url}/console/login")
+        page.locator("#username").fill("manager")
+        page.locator("#password").fill(CONSOLE_PASSWORD)
+        page.locator("#password").press("Enter")
+        page.wait_for_url(f"{service_console.url}/console/")
+        assert not page.locator("#main-nav").is_visible(), "the menu starts folded on a phone"
+        page.locator(".menu-button").click()
+        assert page.locator("#main-nav").is_visible()
+        assert page.locator('#main-nav a[href="/console/stock"]').is_visible()
+        widths = {}
+        for path in pages:
+            page.goto(f"{service_console.url}{path}")
+            widths[path] = page.evaluate("document.documentElement.scrollWidth")
+        chromium.close()
+    assert {p: w for p, w in widths.items() if w > 390} == {}, "pages wider than the phone"
