@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session, selectinload
 
 from console._i18n import N_
+from console._sla_clock import SLA_STOPPED
 from facility.core.types import DeviceState, Reading, ReadingStore
 from maintenance.assets.models import Asset, Device
 from maintenance.shared.actors import Actor
@@ -213,6 +214,17 @@ class BoardFilter:
     assignee: str | None = None
     asset_id: int | None = None
     created_by: str | None = None
+    #: Words looked for in the title, the location and the asset's code and name.
+    search: str | None = None
+    #: Only orders past their running SLA deadline (response, or resolution once responded).
+    overdue: bool = False
+
+
+def _like(text: str) -> str:
+    """A LIKE pattern that finds ``text`` literally (``%`` and ``_`` typed by a user match
+    themselves, not everything)."""
+    escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
 
 
 @dataclass(frozen=True, slots=True)
@@ -224,7 +236,12 @@ class OrderRow:
 
 
 def board_orders(
-    session: Session, flt: BoardFilter, *, actor: Actor, limit: int = 300
+    session: Session,
+    flt: BoardFilter,
+    *,
+    actor: Actor,
+    limit: int = 300,
+    now: datetime | None = None,
 ) -> list[OrderRow]:
     """Orders ``actor`` may see that match ``flt``, most urgent first, then newest.
 
@@ -247,7 +264,39 @@ def board_orders(
         query = query.where(WorkOrder.asset_id == flt.asset_id)
     if flt.created_by:
         query = query.where(WorkOrder.created_by == flt.created_by)
-    query = query.order_by(WorkOrder.priority, WorkOrder.id.desc()).limit(limit)
+    if flt.search:
+        for word in flt.search.split()[:5]:
+            pattern = _like(word)
+            matches = sa.select(Asset.id).where(
+                sa.or_(
+                    Asset.code.ilike(pattern, escape="\\"),
+                    Asset.name.ilike(pattern, escape="\\"),
+                )
+            )
+            query = query.where(
+                sa.or_(
+                    WorkOrder.title.ilike(pattern, escape="\\"),
+                    WorkOrder.location.ilike(pattern, escape="\\"),
+                    WorkOrder.asset_id.in_(matches),
+                )
+            )
+    if flt.overdue:
+        moment = now or datetime.now(UTC)
+        query = query.where(
+            WorkOrder.status.not_in(SLA_STOPPED),
+            sa.or_(
+                sa.and_(WorkOrder.responded_at.is_(None), WorkOrder.response_due_at < moment),
+                WorkOrder.resolution_due_at < moment,
+            ),
+        )
+    # most urgent first: priority, then the deadline that comes soonest, then newest
+    soonest = sa.case(
+        (WorkOrder.responded_at.is_(None), WorkOrder.response_due_at),
+        else_=WorkOrder.resolution_due_at,
+    )
+    query = query.order_by(
+        WorkOrder.priority, soonest.is_(None), soonest, WorkOrder.id.desc()
+    ).limit(limit)
     return [
         OrderRow(order, actions_for(order, actor, team)) for order in session.scalars(query).all()
     ]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import io
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date, datetime, tzinfo
+from datetime import date, datetime, timedelta, tzinfo
 from functools import cache
 from pathlib import Path
 
@@ -19,6 +19,7 @@ from babel.dates import (
     format_datetime,
     format_skeleton,
     format_time,
+    format_timedelta,
     get_day_names,
     get_timezone,
 )
@@ -159,6 +160,15 @@ class Localizer:
         """A date by CLDR skeleton, laid out as the locale writes it: ``yMMMM`` is "March 2026"
         in English and "2026年3月" in Chinese; ``MMMd`` is "Mar 2" / "3月2日"."""
         return str(format_skeleton(skeleton, value, locale=self.locale))
+
+    def relative(self, delta: timedelta) -> str:
+        """A time from now as people say it: "in 25 minutes", "2 hours ago" (25分钟后, 2小时前).
+        Rounded to one unit, minutes at the finest: a countdown, not a stopwatch."""
+        return str(
+            format_timedelta(
+                delta, granularity="minute", threshold=1.5, add_direction=True, locale=self.locale
+            )
+        )
 
     @property
     def weekdays(self) -> list[str]:

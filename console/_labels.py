@@ -17,8 +17,9 @@ from fastapi.responses import Response
 from console import _data as data
 from console import _service_data as sdata
 from console._i18n import N_, NC_, Localizer
-from console._render import localizer_of, render
+from console._render import context_of, localizer_of, render
 from console._session import ConsoleUser
+from console._sla_clock import ClockKind, sla_clock
 from maintenance.shared.vocabulary import Priority
 from maintenance.work_orders.models import WorkOrderSource, WorkOrderStatus
 
@@ -27,6 +28,7 @@ __all__ = [
     "BOOLEAN_WORDS",
     "CHART_MIN_SPAN",
     "CHECKLIST_KINDS",
+    "CLOCK_LABELS",
     "EVENT_LABELS",
     "NOTICES",
     "OUTCOME_LABELS",
@@ -140,6 +142,8 @@ BOOLEAN_WORDS = {
     "contact": (NC_("contact", "open"), NC_("contact", "closed")),
     "water_leak": (NC_("water_leak", "dry"), NC_("water_leak", "leak")),
 }
+#: The deadline an order's card counts down to (console._sla_clock).
+CLOCK_LABELS = {ClockKind.RESPOND: N_("Respond by"), ClockKind.RESOLVE: N_("Fix by")}
 #: What a checklist item records (``ChecklistItem.kind``) and its two outcomes.
 CHECKLIST_KINDS = {
     "pass_fail": N_("Pass or fail"),
@@ -152,6 +156,7 @@ OUTCOME_LABELS = {"pass": N_("Pass"), "fail": N_("Fail")}
 
 def common(request: Request, user: ConsoleUser | None) -> dict[str, Any]:
     loc = localizer_of(request)
+    now = context_of(request).clock()
     return {
         "STATUS_LABELS": STATUS_LABELS,
         "PRIORITY_LABELS": PRIORITY_LABELS,
@@ -161,6 +166,8 @@ def common(request: Request, user: ConsoleUser | None) -> dict[str, Any]:
         "HEALTH_LABELS": data.HEALTH_LABELS,
         "CHECKLIST_KINDS": CHECKLIST_KINDS,
         "OUTCOME_LABELS": OUTCOME_LABELS,
+        "CLOCK_LABELS": CLOCK_LABELS,
+        "sla_clock": lambda order: sla_clock(order, now),
         "fmt_value": lambda value, unit, metric="": format_value(loc, value, unit, metric),
         "label_of": lambda labels, key: (
             loc.gettext(labels[key]) if key in labels else loc.label(str(key))

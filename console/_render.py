@@ -76,6 +76,8 @@ class ConsoleState:
     per_asset: RateLimiter = field(default_factory=lambda: RateLimiter(limit=30, window_s=3600.0))
     #: The alarm bands charts shade: the composition root passes the running rules' (below).
     bands_of: BandsOf = no_bands
+    #: How often an open board fetches itself again (console.js; it skips while you type).
+    board_refresh_s: float = 20.0
     stream_interval_s: float = 2.0
     stream_max_s: float = 55.0
     #: Set when the process shuts down: open live streams end at their next tick, because the

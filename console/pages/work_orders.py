@@ -40,6 +40,7 @@ from console._render import (
     login_redirect,
     not_found,
     render,
+    state_of,
     user_of,
 )
 from console._session import ConsoleUser, CsrfError
@@ -85,8 +86,16 @@ def _parse_filter(request: Request) -> tuple[data.BoardFilter, list[str]]:
         except ValueError:
             problems.append(raw[:40])
     assignee = (params.get("assignee") or "").strip()[:64] or None
+    search = " ".join((params.get("q") or "").split())[:100] or None
+    overdue = params.get("overdue", "") not in ("", "0")
     return (
-        data.BoardFilter(statuses=tuple(statuses), priorities=tuple(priorities), assignee=assignee),
+        data.BoardFilter(
+            statuses=tuple(statuses),
+            priorities=tuple(priorities),
+            assignee=assignee,
+            search=search,
+            overdue=overdue,
+        ),
         problems,
     )
 
@@ -103,7 +112,8 @@ async def board(request: Request) -> Response:
 
     def load() -> tuple[list[data.OrderRow], list[str]]:
         with context.sessions() as session:
-            return data.board_orders(session, flt, actor=actor_of(user)), data.assignees(session)
+            orders = data.board_orders(session, flt, actor=actor_of(user), now=context.clock())
+            return orders, data.assignees(session)
 
     rows, people = await run_in_threadpool(load)
     shown_states = list(flt.statuses) or list(data.BOARD_STATES)
@@ -112,6 +122,7 @@ async def board(request: Request) -> Response:
         request,
         "board.html",
         user=user,
+        refresh_s=state_of(request).board_refresh_s,
         columns=columns,
         flt=flt,
         problems=problems,

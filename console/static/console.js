@@ -87,9 +87,55 @@
     });
   }
 
+  // SLA countdowns ("in 25 minutes", "2 hours ago") keep counting between page loads; the
+  // rounding matches the server's (minutes under 90, hours under 36, then days).
+  function countdowns() {
+    var els = document.querySelectorAll("[data-countdown]");
+    if (!els.length || !window.Intl || !Intl.RelativeTimeFormat) return;
+    var format = new Intl.RelativeTimeFormat(document.documentElement.lang || "en", { numeric: "always" });
+    function tick() {
+      var now = Date.now();
+      document.querySelectorAll("[data-countdown]").forEach(function (el) {
+        var minutes = (Date.parse(el.getAttribute("data-countdown")) - now) / 60000;
+        var size = Math.abs(minutes);
+        var text = size < 90 ? format.format(Math.round(minutes), "minute")
+          : size < 36 * 60 ? format.format(Math.round(minutes / 60), "hour")
+          : format.format(Math.round(minutes / 1440), "day");
+        if (el.textContent !== text) el.textContent = text;
+      });
+    }
+    window.setInterval(tick, 30000);
+  }
+
+  // The board refreshes itself, unless the dispatcher is typing in it or the tab is hidden.
+  function liveBoard() {
+    var marker = document.querySelector("[data-live-board]");
+    var board = document.getElementById("board");
+    if (!marker || !board || !window.fetch || !window.DOMParser) return;
+    function refresh() {
+      if (document.visibilityState === "hidden") return;
+      var active = document.activeElement;
+      if (active && active.closest && active.closest("form") && active.tagName !== "BODY") return;
+      fetch(marker.getAttribute("data-live-board"), { credentials: "same-origin" })
+        .then(function (response) { return response.ok ? response.text() : null; })
+        .then(function (html) {
+          if (!html) return;
+          var fresh = new DOMParser().parseFromString(html, "text/html").getElementById("board");
+          if (!fresh) return;
+          board.innerHTML = fresh.innerHTML;
+          document.body.setAttribute("data-board-refreshes", String(Number(document.body.getAttribute("data-board-refreshes") || 0) + 1));
+        })
+        .catch(function () { /* the next tick tries again */ });
+    }
+    var every = Number(marker.getAttribute("data-live-every") || 20000);
+    window.setInterval(refresh, every);
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     startStream();
     autoSubmit();
     boardKeys();
+    countdowns();
+    liveBoard();
   });
 })();

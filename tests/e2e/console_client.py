@@ -30,7 +30,7 @@ def browser(base_url: str, language: str = "en") -> httpx.Client:
     """A cookie-keeping client that does not follow redirects (tests look at them)."""
     client = httpx.Client(
         base_url=base_url,
-        timeout=10,
+        timeout=httpx.Timeout(120.0, connect=30.0),  # a loaded CI machine, never a default
         headers={"Accept-Language": language},
         follow_redirects=False,
     )

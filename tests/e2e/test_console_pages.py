@@ -265,3 +265,72 @@ def test_an_unknown_console_address_gets_the_consoles_own_404_page(
     anonymous = browser(console_server.url).get("/console/orders/x/y/z")
     assert anonymous.status_code == 404 and "<html" in anonymous.text
     assert browser(console_server.url).get("/api/v1/no-such-route").status_code in (401, 404)
+
+
+def test_the_board_searches_marks_overdue_orders_and_counts_down_their_deadlines(
+    console_server: ConsoleServer,
+) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    with console_server.sessions() as session:
+        late, _ = create_work_order(
+            session,
+            title="Chiller is noisy",
+            actor="manager",
+            priority=Priority.P2,
+            location="Plant room B2",
+            now=datetime.now(UTC) - timedelta(days=10),
+        )
+        fresh, _ = create_work_order(
+            session, title="Lamp flickers", actor="manager", asset_code="AHU-1"
+        )
+        session.commit()
+        late_id, fresh_id = late.id, fresh.id
+    client = browser(console_server.url)
+    log_in(client, "manager")
+
+    def shown(**params: str) -> set[int]:
+        page = client.get("/console/board", params=params)
+        assert page.status_code == 200
+        return {
+            int(n)
+            for n in re.findall(r'<article class="order[^"]*"[^>]*data-order="(\d+)"', page.text)
+        }
+
+    assert late_id in shown(q="plant room") and fresh_id not in shown(q="plant room")
+    assert fresh_id in shown(q="ahu-1") and late_id not in shown(q="ahu-1"), "the asset's code"
+    assert shown(q="100%_") == set(), "LIKE wildcards typed by a user match themselves"
+    assert late_id in shown(overdue="1") and fresh_id not in shown(overdue="1")
+    board = client.get("/console/board").text
+    card = board[board.index(f'data-order="{late_id}"') :]
+    card = card[: card.index("</article>")]
+    assert 'data-sla="overdue"' in card and "Respond by" in card and "ago" in card
+    fresh_card = board[board.index(f'data-order="{fresh_id}"') :]
+    fresh_card = fresh_card[: fresh_card.index("</article>")]
+    assert 'data-countdown="' in fresh_card and 'data-sla="overdue"' not in fresh_card
+    zh = client.get("/console/board", params={"lang": "zh-Hans", "overdue": "1"}).text
+    assert "已逾期" in zh and "前" in zh
+
+
+def test_an_open_board_shows_a_new_order_without_a_reload(console_server: ConsoleServer) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.e2e.conftest import CHROMIUM_ARGS, CONSOLE_PASSWORD, chromium_path
+
+    console_server.state.board_refresh_s = 1.0
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
+        page = chromium.new_context(viewport={"width": 1280, "height": 900}).new_page()
+        page.set_default_timeout(60_000)
+        page.goto(f"{console_server.url}/console/login?next=/console/board")
+        page.locator("#username").fill("manager")
+        page.locator("#password").fill(CONSOLE_PASSWORD)
+        page.locator("#password").press("Enter")
+        page.wait_for_url("**/console/board")
+        with console_server.sessions() as session:
+            order, _ = create_work_order(session, title="Door closer broken", actor="manager")
+            session.commit()
+            new_id = order.id
+        expect(page.locator(f'article[data-order="{new_id}"]')).to_be_visible(timeout=60_000)
+        assert int(page.locator("body").get_attribute("data-board-refreshes") or 0) >= 1
+        chromium.close()
