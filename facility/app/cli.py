@@ -81,6 +81,14 @@ _LAZY_APPS: dict[str, tuple[Any, str]] = {
         "Service reviews: the monthly PDCA report.",
     ),
     "sites": (lambda: _attr("maintenance.sites.cli", "sites_app"), "Sites and their time zones."),
+    "readings": (
+        lambda: _attr("gateway.trends.cli", "readings_app"),
+        "Readings: convert and import BMS trend-log CSV files.",
+    ),
+    "bridge": (
+        lambda: _attr("gateway.bridge.cli", "bridge_app"),
+        "Edge bridge: poll field-bus connectors and publish to a central MQTT broker.",
+    ),
     "actions": (
         lambda: _attr("maintenance.review.actions_cli", "actions_app"),
         "Improvement actions from the monthly review: record, list, close, reopen.",
