@@ -2,7 +2,8 @@
 
 Three modes: publish to a broker with a live progress display (the default), write the messages
 as JSON Lines ``{"topic", "payload"}`` to stdout (``--jsonl``, the input of ``facility gateway
-decode``), or print the alerts the scenario expects (``--expected``).
+decode``), or print the alerts the scenario expects (``--expected``). ``--protocol bacnet`` or
+``modbus`` instead serves the devices as field-bus devices on loopback (:func:`serve_fieldbus`).
 
 ``--jsonl`` leaves out availability (last-will) messages: their payload carries no time, so
 ``gateway decode`` would stamp them with the wall clock and a replay would misplace them. An
@@ -17,9 +18,10 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import IO
+from typing import IO, Any
 
 import orjson
+import yaml
 from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -27,7 +29,7 @@ from facility.core.errors import ConfigError
 from simulators.runner import Simulator
 from simulators.scenario import FORMATS, Scenario, load_scenario
 
-__all__ = ["limit_devices", "simulate"]
+__all__ = ["limit_devices", "serve_fieldbus", "simulate"]
 
 
 def limit_devices(scenario: Scenario, count: int) -> Scenario:
@@ -165,3 +167,56 @@ def simulate(
         soft_wrap=True,
     )
     return count
+
+
+def serve_fieldbus(
+    *,
+    protocol: str,
+    scenario_name: str,
+    console: Console,
+    out: IO[bytes],
+    stop: threading.Event,
+    speed: float = 1.0,
+    seed: int = 0,
+    devices: int | None = None,
+    duration_s: float | None = None,
+) -> int:
+    """``facility simulate --protocol bacnet|modbus``: serve the scenario's devices on loopback.
+
+    Each device becomes a BACnet/IP device (one object per metric, with COV) or a Modbus TCP
+    server (one float32 holding-register pair per metric) on a free 127.0.0.1 port, stepped by
+    the scenario's physics; a ``connectors:`` file that reads them all is written to stdout, so
+    ``FACILITY_CONNECTORS_FILE=<that file> facility serve`` runs the field-bus path end to end.
+    Returns the number of intervals simulated.
+    """
+    if protocol not in ("bacnet", "modbus"):
+        raise ConfigError(f"--protocol {protocol!r}: choose mqtt, bacnet or modbus")
+    spec = load_scenario(scenario_name)
+    if devices is not None:
+        spec = limit_devices(spec, devices)
+    ids = [d.id for d in spec.devices]
+    if protocol == "bacnet":
+        from simulators.bacnet_server import BacnetSimulation  # noqa: PLC0415  (bacpypes3)
+
+        served: Any = BacnetSimulation(spec, device_ids=ids, seed=seed)
+    else:
+        from simulators.modbus_simulation import ModbusSimulation  # noqa: PLC0415  (pymodbus)
+
+        served = ModbusSimulation(spec, device_ids=ids, seed=seed)
+    served.start()
+    try:
+        out.write(yaml.safe_dump(served.connectors(), sort_keys=False).encode())
+        out.flush()
+        for line in served.describe():
+            console.print(f"[green]✓[/] {line}", soft_wrap=True)
+        console.print(f"serving {len(ids)} devices over {protocol}; Ctrl-C stops", soft_wrap=True)
+        with _stop_on_signals(stop):
+            if duration_s is not None:
+                timer = threading.Timer(duration_s / max(speed, 1e-6), stop.set)
+                timer.daemon = True
+                timer.start()
+            steps: int = served.run(speed=speed, stop=stop)
+    finally:
+        served.stop()
+    console.print(f"served {steps} intervals of '{spec.name}'", soft_wrap=True)
+    return steps

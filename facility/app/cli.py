@@ -89,6 +89,10 @@ _LAZY_APPS: dict[str, tuple[Any, str]] = {
         lambda: _attr("gateway.bridge.cli", "bridge_app"),
         "Edge bridge: poll field-bus connectors and publish to a central MQTT broker.",
     ),
+    "bacnet": (
+        lambda: _attr("gateway.connectors.cli", "bacnet_app"),
+        "BACnet/IP: discover devices and draft a connector config.",
+    ),
     "actions": (
         lambda: _attr("maintenance.review.actions_cli", "actions_app"),
         "Improvement actions from the monthly review: record, list, close, reopen.",
@@ -178,6 +182,9 @@ def demo(
     scenario: Annotated[str, typer.Option(help="Shipped scenario name or YAML file.")] = "office",
     speed: Annotated[float, typer.Option(min=0.1, max=1000, help="Simulated-time speed-up.")] = 1.0,
     seed: Annotated[int, typer.Option(help="Random seed of the simulators.")] = 42,
+    protocol: Annotated[
+        str, typer.Option(help="mqtt, or bacnet: the AHU served as a BACnet/IP device.")
+    ] = "mqtt",
 ) -> None:
     """Run everything on the embedded default: broker, gateway, rules, API + console, simulators.
 
@@ -186,7 +193,14 @@ def demo(
     from facility.app.demo import run_demo
 
     logging.getLogger().setLevel(logging.WARNING)
-    run_demo(_settings(), scenario_name=scenario, speed=speed, seed_value=seed, console=err)
+    run_demo(
+        _settings(),
+        scenario_name=scenario,
+        speed=speed,
+        seed_value=seed,
+        console=err,
+        field_protocol=protocol,
+    )
 
 
 @app.command()
@@ -258,13 +272,38 @@ def simulate(
         bool, typer.Option("--expected", help="Print the scenario's expected alerts and exit.")
     ] = False,
     qos: Annotated[int, typer.Option(help="MQTT QoS of the readings: 0, 1 or 2.")] = 1,
+    field_protocol: Annotated[
+        str,
+        typer.Option(
+            "--protocol",
+            help="mqtt, or serve the devices on loopback as bacnet (BACnet/IP) or modbus (TCP).",
+        ),
+    ] = "mqtt",
 ) -> None:
     """Publish a scenario's simulated devices to an MQTT broker, with a live rate display.
+
+    With --protocol bacnet|modbus the devices are served as field-bus devices on 127.0.0.1 and
+    a connectors file that reads them is written to stdout.
 
     Example: facility simulate --scenario campus --rate 5000 --broker mqtt://127.0.0.1:1883
     """
     from simulators.command import simulate as run_simulation
 
+    if field_protocol != "mqtt":
+        from simulators.command import serve_fieldbus
+
+        serve_fieldbus(
+            protocol=field_protocol,
+            scenario_name=scenario,
+            console=err,
+            out=sys.stdout.buffer,
+            stop=threading.Event(),
+            speed=speed,
+            seed=seed,
+            devices=devices,
+            duration_s=duration,
+        )
+        return
     settings = _settings()
     run_simulation(
         scenario_name=scenario,

@@ -11,8 +11,10 @@ from types import FrameType
 
 from rich.console import Console
 
+from facility.app.demo_bacnet import BacnetDemo
 from facility.app.demo_seed import seed_demo_data
 from facility.app.stack import Stack, StackOptions
+from facility.core.errors import ConfigError
 from facility.core.settings import Settings
 from gateway.broker import EmbeddedBroker, free_port, port_open
 from maintenance.assets.register import ensure_asset, ensure_site, link_device
@@ -63,11 +65,24 @@ def run_demo(
     seed_value: int = 42,
     console: Console | None = None,
     stop: threading.Event | None = None,
+    field_protocol: str = "mqtt",
 ) -> None:
-    """Run until Ctrl-C (or ``stop``), then shut every part down cleanly."""
+    """Run until Ctrl-C (or ``stop``), then shut every part down cleanly.
+
+    ``field_protocol="bacnet"`` serves the scenario's air handlers as simulated BACnet/IP devices on
+    loopback ports, read by the BACnet connector (ReadPropertyMultiple and COV), while the other
+    devices still publish MQTT: the same work order follows, through the field-bus path.
+    """
+    if field_protocol not in ("mqtt", "bacnet"):
+        raise ConfigError(f"--protocol {field_protocol!r}: choose mqtt or bacnet")
     console = console or Console(stderr=True)
     stop = stop or threading.Event()
     scenario = load_scenario(scenario_name)
+    bacnet: BacnetDemo | None = None
+    mqtt_scenario = scenario
+    if field_protocol == "bacnet":
+        bacnet = BacnetDemo(scenario, seed=seed_value, speed=speed)
+        mqtt_scenario = bacnet.rest
     demo_dir = settings.data_dir / "demo"
     shutil.rmtree(demo_dir, ignore_errors=True)  # a demo always starts from a clean slate
     settings = settings.model_copy(update={"data_dir": demo_dir, "database_url": None})
@@ -106,7 +121,11 @@ def run_demo(
         seed(stack, scenario, password)
         seed_demo_data(stack.sessions, scenario=scenario)  # assets, PM, stock, suppliers
         stack.start()
-        simulator = Simulator(scenario, seed=seed_value)
+        if bacnet is not None:
+            bacnet.start(stack.gateway.submit, stop)
+            for line in bacnet.describe():
+                console.print(f"[green]✓[/] {line}")
+        simulator = Simulator(mqtt_scenario, seed=seed_value)
         simulator_thread = threading.Thread(
             target=simulator.run,
             kwargs={"broker_url": broker_url, "speed": speed, "stop": stop, "protocol": protocol},
@@ -131,6 +150,8 @@ def run_demo(
         stop.set()
         if simulator_thread is not None:
             simulator_thread.join(timeout=10)
+        if bacnet is not None:
+            bacnet.stop()
         stack.stop()
         if broker is not None:
             broker.stop()

@@ -53,6 +53,7 @@ from rules.reload import RulesWatcher
 from rules.state import RuleStateStore
 
 if TYPE_CHECKING:
+    from gateway.connectors.bacnet import BacnetConnector
     from gateway.connectors.modbus import ModbusConnector
     from gateway.stores.influx import InfluxReadingStore
     from gateway.stores.victoria import VictoriaReadingStore
@@ -218,6 +219,7 @@ class Stack:
             registry=self.registry,
         )
         self.modbus = self._modbus_connector()
+        self.bacnet = self._bacnet_connector()
         self._stop = threading.Event()
         self._ticker = threading.Thread(target=self._tick_loop, name="rules-ticker", daemon=True)
         self.server: RunningServer | None = None
@@ -244,6 +246,19 @@ class Stack:
         if not config.modbus.devices:
             return None
         return ModbusConnector(config.modbus, emit=self.gateway.submit)
+
+    def _bacnet_connector(self) -> BacnetConnector | None:
+        """The BACnet reader of ``FACILITY_CONNECTORS_FILE`` (None without BACnet devices;
+        bacpypes3 loads only with them), feeding the same ingest path as Modbus and MQTT."""
+        if self.settings.connectors_file is None:
+            return None
+        from gateway.connectors import load_connectors
+        from gateway.connectors.bacnet import BacnetConnector
+
+        config = load_connectors(self.settings.connectors_file)
+        if not config.bacnet.devices:
+            return None
+        return BacnetConnector(config.bacnet, emit=self.gateway.submit)
 
     def _registry_place(self, code: str) -> dict[str, str] | None:
         """The registry file's place for asset ``code`` (None when the file does not name it)."""
@@ -376,6 +391,8 @@ class Stack:
         self.protocol = self.gateway.mqtt.protocol
         if self.modbus is not None:
             self.modbus.start()
+        if self.bacnet is not None:
+            self.bacnet.start()
         self._ticker.start()
         self.maintenance.start()
         if self.settings.pm_interval_s > 0:
@@ -440,6 +457,8 @@ class Stack:
             self.server.stop()
         if self.modbus is not None:
             self.modbus.stop()
+        if self.bacnet is not None:
+            self.bacnet.stop()
         self.gateway.stop()
         self.maintenance.stop()
         if self._pm_thread.is_alive():

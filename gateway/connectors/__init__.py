@@ -2,11 +2,15 @@
 
 The connector's readings enter the same ingest path as MQTT messages
 (:meth:`gateway.ingest.Gateway.submit`). Only configuration, decoding and planning are
-re-exported here; :mod:`gateway.connectors.modbus` (which loads pymodbus) is imported by
-whoever starts a connector, so ``facility --help`` never pays for pymodbus.
+re-exported here; :mod:`gateway.connectors.modbus` (which loads pymodbus) and
+:mod:`gateway.connectors.bacnet` (bacpypes3) are imported by whoever starts a connector, so
+``facility --help`` never pays for either.
 """
 
 from gateway.connectors.config import (
+    BacnetConfig,
+    BacnetDevice,
+    BacnetPoint,
     ConnectorsConfig,
     Function,
     ModbusConfig,
@@ -19,6 +23,9 @@ from gateway.connectors.decode import ByteOrder, DataType, WordOrder, decode_wor
 from gateway.connectors.plan import ReadRequest, plan_device, plan_reads
 
 __all__ = [
+    "BacnetConfig",
+    "BacnetDevice",
+    "BacnetPoint",
     "ByteOrder",
     "ConnectorsConfig",
     "DataType",

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated
 
 import orjson
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
 from gateway.connectors.config import Function
 from gateway.connectors.probe import ORDERS, PROBED_TYPES, decodings, parse_range
 
-__all__ = ["modbus_app"]
+__all__ = ["bacnet_app", "modbus_app"]
 
 modbus_app = typer.Typer(help="Modbus TCP: probe a device's registers.", no_args_is_help=True)
 
@@ -61,3 +64,70 @@ def probe(
                 table.add_row("", str(data_type), *shown)
         typer.echo(orjson.dumps(row).decode())
     Console(stderr=True).print(table)
+
+
+bacnet_app = typer.Typer(
+    help="BACnet/IP: discover devices and draft a config.", no_args_is_help=True
+)
+
+
+@bacnet_app.command("discover")
+def bacnet_discover(
+    address: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--address", help="HOST, HOST:PORT or CIDR; repeat for several. Default: broadcast."
+        ),
+    ] = None,
+    port: Annotated[int, typer.Option("--port", help="UDP port of the devices.")] = 47808,
+    timeout_s: Annotated[
+        float, typer.Option("--timeout", min=0.1, max=60, help="Seconds to wait for answers.")
+    ] = 3.0,
+    bind: Annotated[
+        str, typer.Option("--bind", help="Local address[:port] to send from.")
+    ] = "0.0.0.0:0",
+    output: Annotated[
+        Path | None, typer.Option("--output", help="Write a draft connectors.yaml here.")
+    ] = None,
+    bbmd: Annotated[
+        str | None,
+        typer.Option("--bbmd", help="Register as a foreign device with this BBMD (HOST[:PORT])."),
+    ] = None,
+) -> None:
+    """List BACnet devices and their objects (name, type, units, description); read-only.
+
+    A rich table goes to stderr and one JSON line per object to stdout; ``--output`` writes a
+    draft ``connectors:`` file to edit and load with FACILITY_CONNECTORS_FILE.
+
+    Example: facility bacnet discover --address 10.0.4.0/24 --output connectors.yaml
+    """
+    from gateway.connectors.bacnet_discover import discover, draft_config
+
+    foreign = None
+    if bbmd is not None:
+        from gateway.connectors.config import BacnetForeign
+
+        try:
+            foreign = (BacnetForeign(bbmd=bbmd).bbmd, 300)
+        except ValidationError as exc:
+            message = str(exc.errors()[0]["msg"]).removeprefix("Value error, ")
+            raise typer.BadParameter(message, param_hint="--bbmd") from None
+    devices = asyncio.run(
+        discover(address or [], port=port, timeout_s=timeout_s, bind=bind, foreign=foreign)
+    )
+    console = Console(stderr=True)
+    for device in devices:
+        table = Table(title=f"device {device.instance} {device.name!r} at {device.address}")
+        for column in ("object", "name", "units", "description"):
+            table.add_column(column)
+        for obj in device.objects:
+            table.add_row(f"{obj.type},{obj.instance}", obj.name, obj.units, obj.description)
+            line = {"device": device.instance, "address": device.address, **asdict(obj)}
+            typer.echo(orjson.dumps(line).decode())
+        console.print(table)
+    if output is not None:
+        output.write_text(draft_config(devices), encoding="utf-8")
+        console.print(
+            f"[green]✓[/] wrote {output} ({len(devices)} devices); "
+            "edit it, then point FACILITY_CONNECTORS_FILE at it"
+        )
