@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from maintenance.api import problems
 from maintenance.api.nul_guard import NulGuard
 from maintenance.api.problems import problem_response
+from maintenance.assets import brick_routes as asset_brick
 from maintenance.assets import (
     lifecycle_routes as asset_lifecycle,
 )
@@ -141,6 +142,7 @@ def create_app(context: ApiContext) -> FastAPI:
     api.include_router(api_keys.router)
     api.include_router(pm.router)
     api.include_router(inventory.router)
+    api.include_router(asset_brick.router)  # before asset_lifecycle: /assets/{code:path}
     api.include_router(asset_lifecycle.router)
     api.include_router(scorecards.router)  # before suppliers: /suppliers/{code} would take it
     api.include_router(suppliers.router)
