@@ -53,7 +53,11 @@ def worker(port: int, expected: int) -> None:
         rules = Path(tmp) / "rules.yaml"
         rules.write_text(RULES, encoding="utf-8")
         settings = load_settings(
-            data_dir=Path(tmp) / "data", secret_key="bench-secret-key-0123456789abcdef"
+            data_dir=Path(tmp) / "data",
+            secret_key="bench-secret-key-0123456789abcdef",
+            # a site whose devices are all known: admitted, and no bound on new ids
+            admit_devices="dev-*",
+            new_device_rate="10000000/minute",
         )
         stack = Stack(
             settings,

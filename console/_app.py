@@ -15,12 +15,14 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
-from console._links import Revocations
+from console._headers import SecurityHeaders
+from console._links import RateLimiter, Revocations
 from console._render import HERE, PREFIX, ConsoleState
 from console._thresholds import BandsOf
 from console.pages import (
     assets,
     auth,
+    devices,
     live,
     not_found,
     overview,
@@ -44,6 +46,7 @@ ROUTERS = (
     work_orders.router,
     reports.router,
     assets.router,
+    devices.router,
     pm.router,
     stock.router,
     suppliers.router,
@@ -58,6 +61,8 @@ def mount_console(
     state: ConsoleState | None = None,
     stop: threading.Event | None = None,
     bands_of: BandsOf | None = None,
+    link_secret: str | None = None,
+    report_limits: tuple[str, str, str] | None = None,
 ) -> None:
     """Serve the console on ``app`` (which must carry an ``ApiContext`` in ``app.state``).
 
@@ -69,6 +74,14 @@ def mount_console(
         state.stop = stop
     if bands_of is not None:
         state.bands_of = bands_of
+    if link_secret is not None:  # else report links are checked under the session secret
+        state.link_secret = link_secret
+    if report_limits is not None:  # (per client and asset, per link, per asset) COUNT/PERIOD
+        per_client, per_link, per_asset = report_limits
+        state.per_client = RateLimiter.parse(per_client)
+        state.per_link = RateLimiter.parse(per_link)
+        state.per_asset = RateLimiter.parse(per_asset)
+    app.add_middleware(SecurityHeaders)
     app.state.console = state
     app.mount(f"{PREFIX}/static", StaticFiles(directory=HERE / "static"), name="console-static")
     for router in ROUTERS:

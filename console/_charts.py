@@ -94,11 +94,9 @@ def nice_ticks(lo: float, hi: float, count: int = 5) -> list[float]:
     power = 10 ** math.floor(math.log10(raw))
     step = next(m * power for m in (1, 2, 2.5, 5, 10) if m * power >= raw)
     first = math.floor(lo / step) * step
-    ticks: list[float] = []
-    value = first
-    while value < hi + step * 0.999:
-        ticks.append(round(value, 10))
-        value += step
+    ticks = [round(first, 10)]
+    while ticks[-1] < hi - step * 1e-9:  # until a tick at or above hi; multiples, no drift
+        ticks.append(round(first + len(ticks) * step, 10))
     return ticks
 
 

@@ -1,16 +1,23 @@
 """Signed, asset-scoped, revocable "report a problem" links (what the QR stickers encode).
 
 A link token is ``v1.<asset id>.<issued at>.<mac>``, the numbers in base 36 and the MAC the
-first 16 bytes of HMAC-SHA256 under the app secret, base64url. It names one asset, needs no
+first 16 bytes of HMAC-SHA256 under the *link secret*, base64url. It names one asset, needs no
 account and no database row, and stays short enough for a small QR code.
 
-Revocation is per asset: ``facility assets revoke CODE`` records "links issued before now are
-void" in ``<data dir>/report-links.json``; stickers printed afterwards work again. Rotating the
-app secret voids every link at once.
+The link secret is not the session secret: rotating ``FACILITY_SECRET_KEY`` (to void every
+session token) must not void every printed sticker. It is ``FACILITY_QR_SECRET`` when set, else
+``<data dir>/qr_secret``, created once (0600) by :func:`ensure_link_secret`. An installation that
+printed stickers before the two were split seeds that file with its session secret, so those
+stickers keep working; a new installation gets a random one. Deleting the file (or setting
+``FACILITY_QR_SECRET``) voids every sticker at once.
 
-Reports through a link are rate-limited in memory per (client address, asset) and per asset, which
-is enough for one process; behind a proxy the limiter sees the proxy's address, so put the
-proxy's own limit in front as well.
+Revocation is per asset: ``facility assets revoke CODE`` records "links issued before now are
+void" in ``<data dir>/report-links.json``; stickers printed afterwards work again.
+
+Reports through a link are rate-limited in memory per (client address, asset), per link and per
+asset (:class:`RateLimiter`, bounded tables that forget their oldest keys), which is enough for
+one process. Behind a proxy the client address is the one the proxy forwards only when the
+proxy is in ``FACILITY_TRUSTED_PROXIES``.
 """
 
 from __future__ import annotations
@@ -20,9 +27,10 @@ import hashlib
 import hmac
 import json
 import os
+import secrets
 import threading
 import time
-from collections import deque
+from collections import OrderedDict, deque
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,12 +39,44 @@ __all__ = [
     "RateLimiter",
     "ReportLink",
     "Revocations",
+    "ensure_link_secret",
     "sign_link",
     "verify_link",
 ]
 
 _VERSION = "v1"
 _MAX_TOKEN_CHARS = 80
+LINK_SECRET_FILE = "qr_secret"  # noqa: S105  (a file name, not a secret)
+SESSION_SECRET_FILE = "secret_key"  # noqa: S105
+
+
+def ensure_link_secret(
+    *, configured: str | None, data_dir: Path, session_secret: str | None
+) -> str:
+    """The key that signs report links: ``configured``, else the one kept in the data dir.
+
+    On first use the file is seeded with ``session_secret`` when the installation already has
+    one (``FACILITY_SECRET_KEY`` or ``<data dir>/secret_key`` exists), because the stickers it
+    printed so far were signed with it; otherwise it gets a fresh random key. Either way the
+    link secret is fixed from then on, whatever happens to the session secret.
+    """
+    if configured:
+        return configured
+    path = data_dir / LINK_SECRET_FILE
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    existing = session_secret
+    if existing is None and (data_dir / SESSION_SECRET_FILE).exists():
+        existing = (data_dir / SESSION_SECRET_FILE).read_text(encoding="utf-8").strip()
+    key = existing or secrets.token_urlsafe(48)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process got there first: use its key
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(key)
+    return key
 
 
 class LinkError(Exception):
@@ -135,24 +175,43 @@ class Revocations:
 
 
 class RateLimiter:
-    """Sliding-window limit: at most ``limit`` events per ``window_s`` for each key."""
+    """Sliding-window limit: at most ``limit`` events per ``window_s`` for each key.
+
+    The table holds at most ``max_keys`` keys. When it is full, a new key evicts the key used
+    least recently instead of being refused: a flood of distinct keys (addresses) can then only
+    push out other flooders' counters, never turn the limiter into "429 for everyone". Budgets
+    that must survive a flood are keyed by something the flooder cannot multiply (the asset, the
+    link), in their own limiter.
+    """
 
     def __init__(self, *, limit: int, window_s: float, max_keys: int = 10_000) -> None:
+        if limit <= 0 or window_s <= 0 or max_keys <= 0:
+            raise ValueError("limit, window_s and max_keys must be positive")
         self.limit = limit
         self.window_s = window_s
         self.max_keys = max_keys
-        self._events: dict[str, deque[float]] = {}
+        self._events: OrderedDict[str, deque[float]] = OrderedDict()
         self._lock = threading.Lock()
+
+    @classmethod
+    def parse(cls, text: str, *, max_keys: int = 10_000) -> RateLimiter:
+        """A limiter from ``COUNT/PERIOD`` (``"5/10minutes"``), the form the settings use."""
+        from limits import parse  # noqa: PLC0415  (~50 ms of imports, only where it is served)
+
+        item = parse(text)
+        return cls(limit=item.amount, window_s=float(item.get_expiry()), max_keys=max_keys)
 
     def allow(self, key: str, *, now: float | None = None) -> bool:
         """Count one event for ``key`` and say whether it is within the limit."""
         moment = time.monotonic() if now is None else now
         with self._lock:
-            if len(self._events) >= self.max_keys and key not in self._events:
-                self._forget_idle(moment)
-                if len(self._events) >= self.max_keys:
-                    return False
-            events = self._events.setdefault(key, deque())
+            events = self._events.get(key)
+            if events is None:
+                while len(self._events) >= self.max_keys:
+                    self._events.popitem(last=False)
+                events = self._events[key] = deque()
+            else:
+                self._events.move_to_end(key)
             while events and moment - events[0] >= self.window_s:
                 events.popleft()
             if len(events) >= self.limit:
@@ -160,6 +219,6 @@ class RateLimiter:
             events.append(moment)
             return True
 
-    def _forget_idle(self, moment: float) -> None:
-        for key in [k for k, v in self._events.items() if not v or moment - v[-1] >= self.window_s]:
-            del self._events[key]
+    def __len__(self) -> int:
+        with self._lock:
+            return len(self._events)

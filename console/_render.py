@@ -74,6 +74,10 @@ class ConsoleState:
     revocations: Revocations
     per_client: RateLimiter = field(default_factory=lambda: RateLimiter(limit=5, window_s=600.0))
     per_asset: RateLimiter = field(default_factory=lambda: RateLimiter(limit=30, window_s=3600.0))
+    #: Per printed link (asset and issue time): a sticker cannot feed more than this.
+    per_link: RateLimiter = field(default_factory=lambda: RateLimiter(limit=20, window_s=3600.0))
+    #: The key report links are signed with (console._links); None = the session secret.
+    link_secret: str | None = None
     #: The alarm bands charts shade: the composition root passes the running rules' (below).
     bands_of: BandsOf = no_bands
     #: How often an open board fetches itself again (console.js; it skips while you type).

@@ -35,6 +35,7 @@ from maintenance.assets.models import (
 )
 from maintenance.insights import asset_figures
 from maintenance.insights import scorecards as scores
+from maintenance.insights.asset_figures import Visibility
 from maintenance.inventory import service as inventory
 from maintenance.inventory.models import StockCategory, Storeroom
 from maintenance.pm import service as pm
@@ -263,17 +264,21 @@ class SiteTree:
 
 
 def _figures_by_code(
-    session: Session, assets: list[Asset], now: datetime
+    session: Session, assets: list[Asset], now: datetime, visible: Visibility
 ) -> dict[str, asset_figures.AssetFigures]:
     """Every asset's figures: ranked equipment in one batch (the replacement plan computes them
     all at once), the rest one by one when they have a date to age from."""
     figures = {
         candidate.code: candidate.figures
-        for candidate in asset_figures.replacement_plan(session, now=now, limit=len(assets) + 1)
+        for candidate in asset_figures.replacement_plan(
+            session, now=now, limit=len(assets) + 1, visible=visible
+        )
     }
     for asset in assets:
         if asset.code not in figures and (asset.commissioned_on or asset.installed_on):
-            figures[asset.code] = asset_figures.asset_figures(session, asset_id=asset.id, now=now)
+            figures[asset.code] = asset_figures.asset_figures(
+                session, asset_id=asset.id, now=now, visible=visible
+            )
     return figures
 
 
@@ -283,6 +288,7 @@ def asset_register(
     now: datetime,
     statuses: frozenset[AssetStatus] = frozenset(),
     criticalities: frozenset[Criticality] = frozenset(),
+    visible: Visibility = None,
 ) -> list[SiteTree]:
     """The site → building → floor → zone → equipment tree per site, filtered.
 
@@ -291,7 +297,7 @@ def asset_register(
     """
     assets = {a.code: a for a in session.scalars(sa.select(Asset).order_by(Asset.code))}
     sites = {s.id: s for s in session.scalars(sa.select(Site))}
-    figures = _figures_by_code(session, list(assets.values()), now)
+    figures = _figures_by_code(session, list(assets.values()), now, visible)
 
     def build(node: dict[str, Any]) -> TreeNode | None:
         asset = assets[node["code"]]
@@ -366,9 +372,16 @@ class LifecyclePanel:
 
 
 def lifecycle_panel(
-    session: Session, *, asset_id: int, now: datetime, orders_limit: int = 50
+    session: Session,
+    *,
+    asset_id: int,
+    now: datetime,
+    orders_limit: int = 50,
+    visible: Visibility = None,
 ) -> LifecyclePanel | None:
-    """The asset page's life-cycle panel; ``None`` when the asset does not exist."""
+    """The asset page's life-cycle panel; ``None`` when the asset does not exist. Figures,
+    history and status-change reasons count only the orders ``visible`` lets the caller read
+    (the API's asset routes apply the same scope)."""
     asset = session.get(Asset, asset_id)
     if asset is None:
         return None
@@ -387,12 +400,12 @@ def lifecycle_panel(
         status_since=asset.status_since,
     )
     orders, total = asset_figures.maintenance_history(
-        session, asset_id=asset_id, now=now, limit=orders_limit
+        session, asset_id=asset_id, now=now, limit=orders_limit, visible=visible
     )
     return LifecyclePanel(
         facts=facts,
-        figures=asset_figures.asset_figures(session, asset_id=asset_id, now=now),
-        history=asset_lifecycle.status_history(session, asset_id=asset_id),
+        figures=asset_figures.asset_figures(session, asset_id=asset_id, now=now, visible=visible),
+        history=asset_figures.status_changes_seen(session, asset_id=asset_id, visible=visible),
         documents=asset_documents.list_documents(session, asset_id=asset_id),
         orders=orders,
         order_total=total,
@@ -427,9 +440,11 @@ class ReplacementRow:
     candidate: asset_figures.ReplacementCandidate
 
 
-def replacement_view(session: Session, *, now: datetime, limit: int) -> list[ReplacementRow]:
+def replacement_view(
+    session: Session, *, now: datetime, limit: int, visible: Visibility = None
+) -> list[ReplacementRow]:
     """The ranked replacement plan, each line with the asset's id for its link."""
-    plan = asset_figures.replacement_plan(session, now=now, limit=limit)
+    plan = asset_figures.replacement_plan(session, now=now, limit=limit, visible=visible)
     ids: dict[str, int] = {
         code: asset_id
         for code, asset_id in session.execute(

@@ -12,7 +12,7 @@ import sqlalchemy as sa
 import typer
 from rich.console import Console
 
-from console._links import Revocations, sign_link
+from console._links import Revocations, ensure_link_secret, sign_link
 from console._qrsheet import Sticker, qr_sheet_pdf
 from console._render import PREFIX
 from facility.core.errors import ConfigError, FacilityError
@@ -48,10 +48,13 @@ def report_links(
 ) -> list[Sticker]:
     """One signed report link per asset (all assets, or those named in ``codes``)."""
     from maintenance.assets.models import Asset
-    from maintenance.people.users import ensure_secret_key
     from maintenance.shared.db import connect
 
-    secret = ensure_secret_key(settings)
+    secret = ensure_link_secret(
+        configured=settings.qr_secret.get_secret_value() if settings.qr_secret else None,
+        data_dir=settings.data_dir,
+        session_secret=settings.secret_key.get_secret_value() if settings.secret_key else None,
+    )
     engine, sessions = connect(settings.effective_database_url())
     try:
         with sessions() as session:
@@ -93,8 +96,9 @@ def qr(
 ) -> None:
     """Print a PDF sheet of QR stickers, one per asset, each opening that asset's report form.
 
-    The links need no account; they are signed with the app's secret, name one asset, and can
-    be withdrawn with `facility assets revoke CODE`.
+    The links need no account; they are signed with the QR link secret (FACILITY_QR_SECRET, else
+    <data dir>/qr_secret; rotating FACILITY_SECRET_KEY leaves them valid), name one asset, and
+    can be withdrawn with `facility assets revoke CODE`.
 
     Example: facility assets qr --base-url https://facility.example.org -o stickers.pdf
     """

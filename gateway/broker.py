@@ -93,6 +93,10 @@ class EmbeddedBroker:
         return AmqttBroker(port=port)
 
 
+def _running_as_root() -> bool:
+    return hasattr(os, "geteuid") and os.geteuid() == 0
+
+
 class MosquittoBroker(EmbeddedBroker):
     """A real ``mosquitto`` process on a free port, with persistence in a temporary folder."""
 
@@ -122,21 +126,31 @@ class MosquittoBroker(EmbeddedBroker):
                 self.port = free_port()
         raise AssertionError("unreachable")
 
-    def _start_once(self) -> MosquittoBroker:
-        conf = self._dir / "mosquitto.conf"
-        conf.write_text(
+    def config_text(self) -> str:
+        """The generated ``mosquitto.conf``: the limits of ``deploy/mosquitto/mosquitto.conf``
+        (a test compares them), anonymous but on loopback only."""
+        return (
             f"listener {self.port} {self.host}\n"
+            "protocol mqtt\n"
             "allow_anonymous true\n"
             "persistence true\n"
             f"persistence_location {self._dir}/\n"
+            "autosave_interval 30\n"
             "max_queued_messages 100000\n"
             "max_inflight_messages 100\n"
             # as deploy/mosquitto/mosquitto.conf: one huge PUBLISH must not freeze ingestion
             f"max_packet_size {MAX_PACKET_BYTES}\n"
             "log_dest stderr\n"
             "log_type error\n"
-            "log_type warning\n"
+            "log_type warning\n" + ("user root\n" if _running_as_root() else "")
+            # started as root (CI, a container), mosquitto drops to its own user, which cannot
+            # write its persistence file into our 0700 folder: sessions would not survive a
+            # restart. The process is root already; keeping that loses no privilege.
         )
+
+    def _start_once(self) -> MosquittoBroker:
+        conf = self._dir / "mosquitto.conf"
+        conf.write_text(self.config_text())
         log_file = (self._dir / "mosquitto.log").open("ab")
         # its own session: a Ctrl-C in the terminal reaches `facility` only, which disconnects
         # its clients and then stops the broker, instead of the broker dying under them

@@ -1,4 +1,12 @@
-"""Dead-letter envelopes: what was rejected, where it came from, and why."""
+"""Dead-letter envelopes: what was rejected, where it came from, and why.
+
+``reason`` is one of a small fixed set (it is also the ``reason`` label of
+``facility_gateway_rejected_total``, so it never carries a device id): the codecs' reasons
+(``malformed_json``, ``oversized``, ``bad_topic``, ...), ``calibration_failed``, and the device
+gate's ``new_device_rate`` (more new device ids than ``FACILITY_NEW_DEVICE_RATE`` allows) and
+``unassigned_cap`` (``FACILITY_UNASSIGNED_DEVICE_CAP`` unassigned devices already recorded);
+see :mod:`gateway.admission`.
+"""
 
 from __future__ import annotations
 

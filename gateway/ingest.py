@@ -16,6 +16,17 @@ disk spool (bounded: what exceeds the bound is dropped and counted) and the mess
 acknowledged; the spool is replayed in batches once a write succeeds again, or when idle.
 Replays and redeliveries may write a point twice: both stores keep one point per
 (device, metric, time), so that is harmless.
+
+When the spool cannot be written either (disk full, read-only, immutable, no spool configured)
+the worker *holds* the batch: it does not acknowledge it, takes nothing new, and keeps retrying
+store-then-spool with bounded, jittered backoff until one of them works. Not acknowledging is the
+back-pressure: the broker may send at most Receive Maximum unacknowledged messages, so it stops
+delivering and queues the rest in our persistent session; once the disk returns, the held batch
+is stored, acknowledged, and the broker delivers what it queued, without a restart. Nothing is
+dropped in memory and nothing is acknowledged before it is durable. The component states
+(store, spool, ingest, broker, worker, backlog) go to a :class:`~facility.core.health.HealthBoard`
+that ``/healthz`` and ``/readyz`` read; presence does not expire devices while we could not
+listen to them (see :meth:`Gateway.pipeline_healthy_since`).
 """
 
 from __future__ import annotations
@@ -24,7 +35,6 @@ import gc
 import logging
 import os
 import queue
-import random
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -33,10 +43,19 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import orjson
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception_type,
+    stop_after_attempt,
+    wait_exponential_jitter,
+)
 
 from facility.core.errors import PayloadRejected, ServiceUnavailable
+from facility.core.health import HealthBoard
 from facility.core.types import Presence, Reading, ReadingStore
 from gateway import codecs
+from gateway.admission import DeviceGate
 from gateway.deadletter import deadletter_topic, envelope
 from gateway.metrics import (
     MESSAGES_RECEIVED,
@@ -58,12 +77,16 @@ from gateway.presence import PresenceChange, PresenceTracker
 from gateway.registry import DeviceRegistry
 from gateway.stores.sql import SqlStateStore
 
-__all__ = ["Gateway", "GatewayOptions", "Sink", "Submitted"]
+__all__ = ["Gateway", "GatewayOptions", "NotDurable", "Sink", "Submitted"]
 
 log = logging.getLogger(__name__)
 
 Sink = Callable[[Sequence[Reading], Sequence[Presence]], None]
 _STOP = object()
+
+
+class NotDurable(ServiceUnavailable):
+    """Neither the store nor the spool took a batch: it stays unacknowledged and is retried."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -172,6 +195,9 @@ class GatewayOptions:
     spool_max_readings: int = 1_000_000
     #: how often the spool is retried while no traffic arrives
     spool_retry_s: float = 2.0
+    #: while neither the store nor the spool takes a batch, the longest wait between two tries
+    #: (the waits grow from ``retry_delay_s``, doubling, with jitter)
+    hold_retry_max_s: float = 30.0
     #: silence after which a device goes offline when its class has no timeout of its own
     heartbeat_timeout_s: float = 300.0
     presence_check_s: float = 1.0
@@ -196,6 +222,8 @@ class GatewayStats:
     dropped: int = 0
     replayed: int = 0
     presence_changes: int = 0
+    #: times the gateway held a batch because neither the store nor the spool took it
+    holds: int = 0
 
 
 class Gateway:
@@ -209,12 +237,16 @@ class Gateway:
         state: SqlStateStore | None = None,
         sinks: Sequence[Sink] = (),
         registry: DeviceRegistry | None = None,
+        health: HealthBoard | None = None,
+        gate: DeviceGate | None = None,
     ) -> None:
         self.options = options
         self.store = store
         self.state = state
         self.sinks = list(sinks)
         self.registry = registry or DeviceRegistry()
+        #: bounds new device ids (rate, unassigned cap); None lets every id in (tests, tools)
+        self.gate = gate
         self.stats = GatewayStats()
         self._queue = _BatchQueue(maxsize=options.queue_size)
         QUEUE_BOUND.set(options.queue_size)
@@ -233,7 +265,7 @@ class Gateway:
             options.mqtt.receive_maximum = 2 * options.batch_size
         self.mqtt = MqttConnection(options.mqtt, on_message=self._enqueue)
         self._idle = threading.Event()
-        self.presence = PresenceTracker(timeout_of=self._heartbeat_timeout_s)
+        self.presence = PresenceTracker(timeout_of=self._presence_timeout_s)
         self._next_presence_check = 0.0
         self._pending_state: dict[tuple[str, str], Reading] = {}
         self._calibrated: dict[str, bool] = {}
@@ -244,6 +276,72 @@ class Gateway:
         self._next_spool_retry = 0.0
         self._spooled_count = self._count_spool()
         SPOOL_READINGS.set(self._spooled_count)
+        self._stopping = threading.Event()
+        self._started = False
+        self._holding_since: float | None = None  # monotonic, while a batch is held
+        self._healthy_since = time.time()  # epoch; see pipeline_healthy_since
+        self._connects_seen = 0
+        self._spool_failing = False
+        #: the waits between store tries and between tries of a held batch: doubling from
+        #: ``retry_delay_s``, plus up to as much jitter, at most ``hold_retry_max_s``
+        self._backoff = wait_exponential_jitter(
+            multiplier=options.retry_delay_s,
+            max=options.hold_retry_max_s,
+            jitter=options.retry_delay_s,
+        )
+        self.health = health if health is not None else HealthBoard()
+        self.health.report("store", True, "no write yet")
+        self.health.report("spool", True, "not needed")
+        self.health.report("ingest", True, "readings are stored", critical=True)
+        self.health.watch("broker", self._broker_health)
+        self.health.watch("ingest_worker", self._worker_health, critical=True)
+        self.health.watch("backlog", self._backlog_health)
+
+    def _pause(self, seconds: float) -> None:
+        """Retry waits end early when the gateway stops, so ``stop`` never waits a backoff."""
+        self._stopping.wait(seconds)
+
+    # -- health ---------------------------------------------------------------------------
+    def _broker_health(self) -> tuple[bool, str]:
+        if not self._started or self.mqtt.is_connected:
+            return True, "connected" if self._started else "not started"
+        return False, "not connected to the MQTT broker; reconnecting with backoff"
+
+    def _worker_health(self) -> tuple[bool, str]:
+        if not self._started or self._worker.is_alive():
+            return True, "running" if self._started else "not started"
+        return False, "the ingest worker thread has stopped; restart the gateway"
+
+    def _backlog_health(self) -> tuple[bool, str]:
+        queued, spooled = self._queue.qsize(), self._spooled_count
+        held = self._holding_since is not None
+        text = f"{queued} queued, {spooled} spooled" + (", a batch held" if held else "")
+        return not (held or spooled), text
+
+    @property
+    def holding(self) -> bool:
+        """True while a batch waits because neither the store nor the spool takes it."""
+        return self._holding_since is not None
+
+    @property
+    def pipeline_healthy_since(self) -> datetime:
+        """Since when we could hear every device: the last recovery from a hold, or the last
+        (re)connection to the broker; now while a batch is held or the broker is away.
+
+        Silence before it is ours, not the devices': presence counts a device's silence from
+        ``max(last heard, pipeline_healthy_since)``, so our own storage fault or a lost broker
+        never marks a device offline nor raises a missed-heartbeat order.
+        """
+        if self._holding_since is not None or (self._started and not self.mqtt.is_connected):
+            return datetime.now(UTC)
+        return datetime.fromtimestamp(self._healthy_since, UTC)
+
+    def _presence_timeout_s(self, device: str) -> float:
+        """The timeout presence applies: the device's own, or none while the silence may be
+        ours (equivalent to counting silence from :attr:`pipeline_healthy_since`)."""
+        seconds = self._heartbeat_timeout_s(device)
+        ours = (datetime.now(UTC) - self.pipeline_healthy_since).total_seconds()
+        return float("inf") if ours <= seconds else seconds
 
     def _heartbeat_timeout_s(self, device: str) -> float:
         """The device's silence limit, cached: presence checks ask it for every known device
@@ -273,6 +371,8 @@ class Gateway:
         if self.options.tune_gc:
             _tune_collector()
         self.mqtt.connect()
+        self._started = True
+        self._connects_seen = self.mqtt.connects
         # The worker runs before we subscribe: a resumed session's backlog (up to the receive
         # window) arrives right after CONNACK, and if nothing drained the queue the network
         # thread would block on it and never read the SUBACK queued behind the backlog.
@@ -289,7 +389,12 @@ class Gateway:
         return self
 
     def stop(self) -> None:
-        """Process what is queued, then disconnect."""
+        """Process what is queued, then disconnect.
+
+        A batch held because storage is down is given up unacknowledged: with a persistent
+        session the broker delivers it again to the next gateway.
+        """
+        self._stopping.set()
         if self._worker.is_alive():
             self._queue.put(_STOP)
             self._worker.join(timeout=30)
@@ -339,6 +444,13 @@ class Gateway:
             if batch:
                 try:
                     self.process(batch)
+                except NotDurable as exc:  # only when stopping: the broker delivers it again
+                    log.warning(
+                        "gateway stopped while storage was down (%s); %d messages stay "
+                        "unacknowledged for the broker to deliver again",
+                        exc,
+                        len(batch),
+                    )
                 except Exception:
                     log.exception("gateway batch failed; messages stay unacknowledged")
             self._housekeeping()
@@ -350,6 +462,9 @@ class Gateway:
     def _housekeeping(self) -> None:
         """Heartbeat timeouts and spool replay, each at its own pace; never raises."""
         now = time.monotonic()
+        if self.mqtt.connects != self._connects_seen:  # a reconnection: we were deaf meanwhile
+            self._connects_seen = self.mqtt.connects
+            self._healthy_since = time.time()
         if now >= self._next_presence_check:
             self._next_presence_check = now + self.options.presence_check_s
             try:
@@ -418,6 +533,10 @@ class Gateway:
                 except PayloadRejected as rejected:
                     self._reject(message, rejected.reason, rejected.detail)
                     continue
+            if self.gate is not None:
+                decoded, refusal = self.gate.filter(decoded)
+                if refusal is not None:
+                    self._reject(message, *refusal)
             found: list[Reading] = []
             for item in decoded:
                 if isinstance(item, Reading):
@@ -451,7 +570,7 @@ class Gateway:
             heard = self.presence.heard(device, now)
             if heard is not None:
                 changes.append(heard)
-        self._store(readings)
+        self._persist(readings)
         presences = [change.presence for change in changes]
         for change in changes:
             self.stats.presence_changes += 1
@@ -515,22 +634,84 @@ class Gateway:
             raise
         STORE_WRITE_SECONDS.observe(time.monotonic() - started)
 
+    def _persist(self, readings: list[Reading]) -> None:
+        """Store or spool ``readings``; while neither works, hold them and keep trying.
+
+        Returns once they are durable. Raises :class:`NotDurable` only when the gateway is
+        stopping: the caller then leaves the batch unacknowledged.
+        """
+        try:
+            self._store(readings)
+            return
+        except NotDurable as exc:
+            if self._stopping.is_set():
+                raise
+            first = exc
+        self._holding_since = time.monotonic()
+        self.stats.holds += 1
+        self.health.report(
+            "ingest", False, f"holding {len(readings)} readings: {first}", critical=True
+        )
+        log.error(
+            "%s; holding %d readings unacknowledged (the broker queues the rest) and retrying "
+            "until the store or the spool takes them",
+            first,
+            len(readings),
+        )
+
+        def stopping(_state: RetryCallState) -> bool:
+            return self._stopping.is_set()
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(NotDurable),
+            stop=stopping,
+            wait=self._backoff,
+            sleep=self._pause,
+            reraise=True,
+        )
+        try:
+            retrying(self._store, readings)
+        finally:
+            held_s = time.monotonic() - self._holding_since
+            self._holding_since = None
+        self._healthy_since = time.time()
+        self.health.report("ingest", True, "readings are stored", critical=True)
+        log.warning(
+            "storage is back after %.1f s; the %d held readings are safe", held_s, len(readings)
+        )
+
     def _store(self, readings: list[Reading]) -> None:
-        """Write with bounded retries (exponential backoff, jitter), else spool."""
+        """Write with bounded retries (exponential backoff, jitter), else spool.
+
+        Raises:
+            NotDurable: the store refused every try and the spool could not take them.
+        """
         if not readings:
             return
-        delay_s = self.options.retry_delay_s
-        for attempt in range(1, self.options.store_retries + 1):
-            try:
-                self._write(readings)
-                break
-            except ServiceUnavailable as exc:
-                if attempt == self.options.store_retries:
-                    self._spool(readings, exc)
-                    return
-                log.warning("store write failed (attempt %d): %s; retrying", attempt, exc)
-                time.sleep(delay_s * (0.5 + random.random()))  # jitter, not crypto
-                delay_s *= 2
+        options = self.options
+
+        def warn(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome is not None else None
+            log.warning("store write failed (attempt %d): %s; retrying", state.attempt_number, exc)
+
+        retrying = Retrying(
+            retry=retry_if_exception_type(ServiceUnavailable),
+            stop=stop_after_attempt(max(1, options.store_retries)),
+            wait=self._backoff,
+            sleep=self._pause,
+            before_sleep=warn,
+            reraise=True,
+        )
+        try:
+            retrying(self._write, readings)
+        except ServiceUnavailable as exc:
+            self.health.report("store", False, str(exc))
+            self._spool(readings, exc)
+            return
+        self.health.report("store", True, "writes succeed")
+        if self._spool_failing:  # unknown until needed again; nothing waits on it now
+            self._spool_failing = False
+            self.health.report("spool", True, "not needed while the store takes writes")
         self.stats.stored += len(readings)
         READINGS_STORED.inc(len(readings))
         if self._spooled_count:
@@ -544,23 +725,51 @@ class Gateway:
         return self.options.spool_dir / "readings.spool.jsonl"
 
     def _count_spool(self) -> int:
-        path = self._spool_path()
-        if path is None or not path.exists():
+        try:
+            path = self._spool_path()
+            if path is None or not path.exists():
+                return 0
+            with path.open("rb") as spool:
+                return sum(1 for line in spool if line.strip())
+        except OSError as exc:  # a disk fault at start-up: spooling fails later, and says so
+            log.warning("cannot open the spool in %s (%s)", self.options.spool_dir, exc)
             return 0
-        with path.open("rb") as spool:
-            return sum(1 for line in spool if line.strip())
 
     def _spool(self, readings: list[Reading], exc: Exception) -> None:
-        path = self._spool_path()
-        if path is None:
-            raise exc
+        """Append ``readings`` to the spool, fsynced; :class:`NotDurable` if it cannot.
+
+        A write that fails half-way (disk full) is cut back to where it began, so the spool
+        never holds a torn line that the next append would glue to a good one.
+        """
+        if self.options.spool_dir is None:
+            self._spool_failing = True
+            self.health.report("spool", False, "no spool configured (FACILITY_DATA_DIR/spool)")
+            raise NotDurable(f"{exc}; and no spool is configured") from exc
         room = max(0, self.options.spool_max_readings - self._spooled_count)
         kept, dropped = readings[:room], len(readings) - min(room, len(readings))
+        try:
+            path = self._spool_path()
+            assert path is not None
+            if kept:
+                _append_durably(path, b"".join(_spool_line(r) for r in kept))
+        except OSError as spool_exc:
+            why = spool_exc.strerror or spool_exc
+            reason = f"cannot write the spool in {self.options.spool_dir} ({why})"
+            self._spool_failing = True
+            self.health.report("spool", False, f"{reason}; free space or make it writable")
+            raise NotDurable(f"{exc}; and {reason}") from spool_exc
+        self._spool_failing = bool(dropped)
+        if dropped:
+            bound = self.options.spool_max_readings
+            self.health.report(
+                "spool",
+                False,
+                f"full: {bound} readings (FACILITY_SPOOL_MAX_READINGS); readings beyond are "
+                "dropped until the store takes writes again",
+            )
+        else:
+            self.health.report("spool", True, "writable")
         if kept:
-            with path.open("ab") as spool:
-                spool.write(b"".join(_spool_line(r) for r in kept))
-                spool.flush()
-                os.fsync(spool.fileno())
             self._spooled_count += len(kept)
             self.stats.spooled += len(kept)
             SPOOLED.inc(len(kept))
@@ -578,13 +787,18 @@ class Gateway:
 
     def _drain_spool(self) -> None:
         """Replay the spool in batches; on failure keep it (a replayed duplicate is harmless)."""
-        path = self._spool_path()
-        if path is None or not path.exists():
+        try:
+            path = self._spool_path()
+            content = path.read_bytes() if path is not None and path.exists() else None
+        except OSError as exc:
+            log.warning("cannot read the spool (%s); it is retried later", exc)
+            return
+        if path is None or content is None:
             self._spooled_count = 0
             SPOOL_READINGS.set(0)
             return
         spooled: list[Reading] = []
-        for line in path.read_bytes().splitlines():
+        for line in content.splitlines():
             try:
                 row = orjson.loads(line)
                 spooled.append(Reading(**{**row, "ts": datetime.fromisoformat(row["ts"])}))
@@ -597,7 +811,13 @@ class Gateway:
         except ServiceUnavailable as exc:
             log.warning("spool replay failed (%s); %d readings stay spooled", exc, len(spooled))
             return
-        path.unlink()
+        try:
+            path.unlink()
+        except OSError as exc:  # replayed again later: harmless, the store keeps one point
+            log.warning(
+                "replayed the spool but cannot remove %s (%s); it is replayed again", path, exc
+            )
+            return
         self._spooled_count = 0
         SPOOL_READINGS.set(0)
         self.stats.stored += len(spooled)
@@ -623,6 +843,26 @@ class Gateway:
     def wait_idle(self, timeout_s: float) -> bool:
         """True once the queue is empty and the worker has nothing in hand (for tests, demo)."""
         return self._idle.wait(timeout_s)
+
+
+def _append_durably(path: Path, data: bytes) -> None:
+    """Append and fsync; on failure truncate back to the old end, then re-raise.
+
+    Unbuffered, so that nothing is left in a buffer to be flushed (torn) after the truncate.
+    """
+    with path.open("ab", buffering=0) as spool:
+        start = spool.seek(0, os.SEEK_END)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[spool.write(view) or 0 :]
+            os.fsync(spool.fileno())
+        except OSError:
+            try:
+                os.ftruncate(spool.fileno(), start)
+            except OSError:
+                log.warning("could not cut a torn spool write back to %d bytes in %s", start, path)
+            raise
 
 
 def _spool_line(r: Reading) -> bytes:

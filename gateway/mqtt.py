@@ -46,7 +46,10 @@ class Message:
     """A received message; ``mid``/``qos`` are kept so it can be acknowledged after storage.
 
     ``received`` is stamped per message on arrival: it becomes the timestamp of readings whose
-    payload carries none, so two such messages in one batch stay two points.
+    payload carries none, so two such messages in one batch stay two points. ``session`` counts
+    the connection it came on: a packet id means nothing on a later connection (the broker
+    redelivers the message there under its own id), so only messages of the current
+    connection are acknowledged.
     """
 
     topic: str
@@ -55,6 +58,7 @@ class Message:
     mid: int
     retain: bool
     received: datetime = field(default_factory=lambda: datetime.now(UTC))
+    session: int = 0
 
 
 @dataclass(slots=True)
@@ -373,7 +377,16 @@ class MqttConnection:
 
     def _handle_message(self, client: paho.Client, userdata: Any, msg: paho.MQTTMessage) -> None:
         if self._on_message is not None:
-            self._on_message(Message(msg.topic, bytes(msg.payload), msg.qos, msg.mid, msg.retain))
+            self._on_message(
+                Message(
+                    msg.topic,
+                    bytes(msg.payload),
+                    msg.qos,
+                    msg.mid,
+                    msg.retain,
+                    session=self.connects,
+                )
+            )
 
     # -- use ------------------------------------------------------------------------------
     @property
@@ -429,10 +442,15 @@ class MqttConnection:
             self._client.ack(mid, qos)
 
     def ack_all(self, messages: Iterable[Message]) -> None:
-        """Acknowledge every QoS>0 message of a stored batch, in order (manual-ack mode)."""
+        """Acknowledge every QoS>0 message of a stored batch, in order (manual-ack mode).
+
+        Messages from an earlier connection are skipped: their packet ids may now name other,
+        not yet stored messages, and the broker redelivers them on this connection anyway.
+        """
         ack = self._client.ack
+        session = self.connects
         for message in messages:
-            if message.qos > 0:
+            if message.qos > 0 and message.session == session:
                 ack(message.mid, message.qos)
 
     def wait_connected(self, timeout_s: float) -> bool:

@@ -20,9 +20,15 @@ time zones (which SLA business hours, PM calendars and the monthly review are re
               fan_power: {scale: 1000, unit: W}
 
 An exact name beats a glob; among globs the first in the file wins, so order specific patterns
-first. A device that matches nothing is *unassigned*: its readings flow unchanged and the
-registry remembers it so the API lists it, never dropping it. Calibration is
-``value * scale + offset`` and is applied once, in the gateway, before storage and rules.
+first. A device that matches nothing is *unassigned* (quarantined): its readings are stored and
+listed, never dropped, but it raises no rule alert, work order or notification until it is
+admitted, by a person (``POST /api/v1/devices/{id}/admit``) or by a glob of ``admit``::
+
+    admit: ["zigbee2mqtt/*", "shelly-*"]
+
+(or ``FACILITY_ADMIT_DEVICES``), for fleets whose ids are trusted as they come; such a device
+becomes its own asset. Calibration is ``value * scale + offset`` and is applied once, in the
+gateway, before storage and rules.
 """
 
 from __future__ import annotations
@@ -54,6 +60,9 @@ __all__ = ["AssetEntry", "DeviceRegistry", "Placement", "SiteEntry", "load_regis
 _METRIC_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _MAX_FILE_BYTES = 5 * 1024 * 1024
 _MAX_CACHED = 100_000
+#: Asset codes: the API's code pattern, plus ``/`` for a channel's own asset (``plug/switch:1``).
+ASSET_CODE_RE = re.compile(r"^[\w][\w.:/-]{0,63}$")
+_MAX_ADMIT = 1000
 
 
 class _Strict(BaseModel):
@@ -98,6 +107,16 @@ class AssetEntry(_Strict):
     asset_type: str = Field(default="unknown", alias="type", max_length=64)
     location: Location = Field(default_factory=Location)
     devices: list[DeviceRule] = Field(default_factory=list)
+
+    @field_validator("code")
+    @classmethod
+    def _code(cls, value: str) -> str:
+        if not ASSET_CODE_RE.match(value):
+            raise ValueError(
+                f"{value[:80]!r} is not an asset code: a letter or digit, then letters, digits "
+                "and . : / - (at most 64)"
+            )
+        return value
 
     def place(self) -> dict[str, str]:
         """The asset's whole path and type, as rule selectors and maintenance windows match it
@@ -145,6 +164,10 @@ class RegistryFile(_Strict):
         Field(default_factory=dict)
     )
     assets: list[AssetEntry] = Field(default_factory=list)
+    #: globs of device ids admitted without a person (each becomes its own asset)
+    admit: list[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = Field(
+        default_factory=list, max_length=_MAX_ADMIT
+    )
 
     @field_validator("heartbeat_timeout_s")
     @classmethod
@@ -157,12 +180,17 @@ class RegistryFile(_Strict):
 
 @dataclass(frozen=True, slots=True)
 class Placement:
-    """Where a device sits: its asset (``None`` = unassigned) and its heartbeat class."""
+    """Where a device sits: its asset (``None`` = unassigned) and its heartbeat class.
+
+    ``admitted`` is true for a device on a registry asset or matching an ``admit`` glob: rules
+    see it. Any other device is quarantined until a person links it to an asset.
+    """
 
     device: str
     asset: AssetEntry | None
     device_class: str
     rule: DeviceRule | None
+    admitted: bool = False
 
     @property
     def asset_code(self) -> str | None:
@@ -181,8 +209,10 @@ class Placement:
 class DeviceRegistry:
     """Resolves devices to placements (cached) and applies metric overrides; thread-safe."""
 
-    def __init__(self, spec: RegistryFile | None = None) -> None:
+    def __init__(self, spec: RegistryFile | None = None, *, admit: Iterable[str] = ()) -> None:
         self.spec = spec or RegistryFile()
+        own = getattr(self.spec, "admit", ())  # a registry passed as its own spec has none
+        self.admit_patterns = tuple(dict.fromkeys([*own, *admit]))
         self._exact: dict[str, tuple[AssetEntry, DeviceRule]] = {}
         self._globs: list[tuple[AssetEntry, DeviceRule]] = []
         for asset in self.spec.assets:
@@ -224,9 +254,30 @@ class DeviceRegistry:
                 None,
             )
         if found is None:
-            return Placement(device=device, asset=None, device_class="default", rule=None)
+            admitted = any(fnmatch.fnmatchcase(device, p) for p in self.admit_patterns)
+            return Placement(
+                device=device, asset=None, device_class="default", rule=None, admitted=admitted
+            )
         asset, rule = found
-        return Placement(device=device, asset=asset, device_class=rule.device_class, rule=rule)
+        return Placement(
+            device=device, asset=asset, device_class=rule.device_class, rule=rule, admitted=True
+        )
+
+    def admitted(self, device: str) -> bool:
+        """Whether the registry file or an ``admit`` glob admits ``device`` (see the module)."""
+        return self.resolve(device).admitted
+
+    def with_admit(self, patterns: Iterable[str]) -> DeviceRegistry:
+        """This registry with more ``admit`` globs (``FACILITY_ADMIT_DEVICES``)."""
+        extra = [p.strip() for p in patterns if p.strip()]
+        if not extra:
+            return self
+        for pattern in extra:
+            if len(pattern) > 200:
+                raise ConfigError(
+                    f"FACILITY_ADMIT_DEVICES: {pattern[:40]!r}... is longer than 200 characters"
+                )
+        return DeviceRegistry(self.spec, admit=extra)
 
     def asset_of(self, device: str) -> str | None:
         """The asset code for the rules engine (``None`` = unassigned)."""

@@ -14,6 +14,7 @@ load. :attr:`Simulator.stats` reports the rate achieved.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import random
 import threading
@@ -184,16 +185,20 @@ class Simulator:
         qos: int = 1,
         max_messages: int | None = None,
         announce: bool = True,
+        reconnect_timeout_s: float = 300.0,
     ) -> int:
         """Publish until ``stop`` is set, ``duration_s`` simulated seconds or ``max_messages``.
 
         Returns the number of messages published (availability announcements not counted).
         ``on_publish`` is called with the running count every few dozen messages and at the end.
         ``announce=False`` skips the retained ``online`` announcements (a load generator that
-        wants a steady rate from its first second).
+        wants a steady rate from its first second). When the broker goes away mid-run (a
+        restart), publishing pauses until paho has reconnected, for up to
+        ``reconnect_timeout_s``: a demo outlives a broker restart.
 
         Raises:
-            ServiceUnavailable: the broker cannot be reached.
+            ServiceUnavailable: the broker cannot be reached (at start, or for longer than
+                ``reconnect_timeout_s`` later).
         """
         if rate is not None and rate <= 0:
             raise ValueError("rate must be positive (messages per second)")
@@ -227,9 +232,15 @@ class Simulator:
                     break
                 retain = not message.readings  # availability changes are retained, as wills are
                 if qos > 0 and len(window) >= _MAX_OUTSTANDING:
-                    window.popleft().wait_for_publish(timeout=60)  # the broker sets the pace
+                    _wait_published(window.popleft(), timeout_s=60)  # the broker sets the pace
                 info = connection.publish(message.topic, message.payload, qos=qos, retain=retain)
-                if info.rc != 0:
+                if info.rc == paho.MQTT_ERR_NO_CONN:
+                    # The broker went away (a restart): paho reconnects with backoff and keeps a
+                    # QoS 1 message for then; wait for it rather than let the thread die.
+                    if not _await_reconnect(connection, stop, reconnect_timeout_s, broker_url):
+                        break
+                    window.clear()  # acks owed by the old connection will not come
+                elif info.rc != 0:
                     raise ServiceUnavailable(
                         f"publishing to {redact(broker_url)} failed ({paho.error_string(info.rc)})"
                     )
@@ -243,10 +254,35 @@ class Simulator:
                     if on_publish is not None:
                         on_publish(stats.published)
             if window:
-                window[-1].wait_for_publish(timeout=30)
+                _wait_published(window[-1], timeout_s=30)
         finally:
             stats.finished = time.monotonic()
             connection.close()
         if on_publish is not None:
             on_publish(stats.published)
         return stats.published
+
+
+def _await_reconnect(
+    connection: MqttConnection, stop: threading.Event, timeout_s: float, broker_url: str
+) -> bool:
+    """Wait until paho has reconnected (True) or ``stop`` is set (False); raise past timeout."""
+    log.warning("simulator lost the broker at %s; waiting for it to return", redact(broker_url))
+    deadline = time.monotonic() + timeout_s
+    while not stop.is_set():
+        if connection.wait_connected(1.0):
+            log.info("simulator reconnected to %s; publishing again", redact(broker_url))
+            return True
+        if time.monotonic() >= deadline:
+            raise ServiceUnavailable(
+                f"the broker at {redact(broker_url)} has been gone for {timeout_s:.0f} s; start it "
+                "again (or check FACILITY_MQTT_URL) and restart the simulator"
+            )
+    return False
+
+
+def _wait_published(info: Any, *, timeout_s: float) -> None:
+    """Wait for a QoS 1 acknowledgement; one lost with its connection is not an error."""
+    # paho raises RuntimeError/ValueError for a message that was not queued or lost its link
+    with contextlib.suppress(RuntimeError, ValueError):
+        info.wait_for_publish(timeout=timeout_s)

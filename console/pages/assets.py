@@ -16,8 +16,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import FileResponse, Response
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from console import _data as data
@@ -60,12 +62,14 @@ from console._render import (
     state_of,
     user_of,
 )
+from console._session import ConsoleUser
 from facility.core.errors import FacilityError
 from maintenance.api.problems import status_of
 from maintenance.assets import lifecycle as asset_lifecycle
 from maintenance.assets.models import Asset, AssetStatus, Criticality
 from maintenance.insights.asset_figures import WEIGHTS
 from maintenance.people.deps import ApiContext
+from maintenance.work_orders.service import team_of, visible_to
 
 __all__ = ["router"]
 
@@ -97,7 +101,11 @@ async def assets_page(request: Request) -> Response:
     def load() -> list[sdata.SiteTree]:
         with context.sessions() as session:
             return sdata.asset_register(
-                session, now=context.clock(), statuses=statuses, criticalities=criticalities
+                session,
+                now=context.clock(),
+                statuses=statuses,
+                criticalities=criticalities,
+                visible=_scope(session, user),
             )
 
     sites = await run_in_threadpool(load)
@@ -129,7 +137,9 @@ async def replacement_page(request: Request) -> Response:
 
     def load() -> list[sdata.ReplacementRow]:
         with context.sessions() as session:
-            return sdata.replacement_view(session, now=context.clock(), limit=limit)
+            return sdata.replacement_view(
+                session, now=context.clock(), limit=limit, visible=_scope(session, user)
+            )
 
     rows = await run_in_threadpool(load)
     return page(request, "replacement.html", user, rows=rows, weights=WEIGHTS, limit=limit)
@@ -255,7 +265,7 @@ async def asset_page(
             )
             if user.can_work:  # costs and documents are for the maintenance team
                 lifecycle[0] = sdata.lifecycle_panel(
-                    session, asset_id=asset_id, now=context.clock()
+                    session, asset_id=asset_id, now=context.clock(), visible=_scope(session, user)
                 )
         charts = [
             _chart(loc, context, state_of(request), view, device.id, metric, unit, window)
@@ -327,3 +337,10 @@ def _chart(
         levels=levels,
     )
     return title, display_unit(shown), svg
+
+
+def _scope(session: Session, user: ConsoleUser) -> sa.ColumnElement[bool]:
+    """The orders this user may read (the work-order list's rule): figures, costs and the
+    history on these pages count only those, as the API's asset routes do."""
+    actor = actor_of(user)
+    return visible_to(actor, team_of(session, actor))

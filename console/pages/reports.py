@@ -185,7 +185,10 @@ async def my_requests(request: Request) -> Response:
 # -- public report link (QR sticker) --------------------------------------------------------------
 def _link_asset(request: Request, token: str) -> tuple[int, str, str] | None:
     context = context_of(request)
-    link = verify_link(token, secret=context.secret, revocations=state_of(request).revocations)
+    state = state_of(request)
+    link = verify_link(
+        token, secret=state.link_secret or context.secret, revocations=state.revocations
+    )
     with context.sessions() as session:
         asset = session.get(Asset, link.asset_id)
         if asset is None:
@@ -257,8 +260,13 @@ async def public_report(request: Request, token: str) -> Response:
         )
     state = state_of(request)
     client = request.client.host if request.client else "unknown"
+    # Three budgets, cheapest first: this address at this asset (a flood of addresses only
+    # evicts other flooders' counters), this printed link, and the asset as a whole; each is
+    # bounded by the asset count, so none can be exhausted into refusing every asset.
     if not (
-        state.per_client.allow(f"{client}|{asset[0]}") and state.per_asset.allow(str(asset[0]))
+        state.per_client.allow(f"{client}|{asset[0]}")
+        and state.per_link.allow(token)
+        and state.per_asset.allow(str(asset[0]))
     ):
         response = render(
             request,

@@ -81,6 +81,10 @@ _LAZY_APPS: dict[str, tuple[Any, str]] = {
         "Service reviews: the monthly PDCA report.",
     ),
     "sites": (lambda: _attr("maintenance.sites.cli", "sites_app"), "Sites and their time zones."),
+    "devices": (
+        lambda: _attr("maintenance.assets.devices_cli", "devices_app"),
+        "Devices: list them, admit quarantined ones to an asset.",
+    ),
     "readings": (
         lambda: _attr("gateway.trends.cli", "readings_app"),
         "Readings: convert and import BMS trend-log CSV files.",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import socket
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import uvicorn
@@ -24,7 +25,9 @@ __all__ = ["RunningServer", "bind_listener", "start_http_server"]
 def bind_listener(host: str, port: int) -> socket.socket:
     """A listening TCP socket on ``host:port`` (``port`` 0 = a free one); ``OSError`` if taken."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
+    # IPPROTO_TCP, not 0: asyncio sets TCP_NODELAY only on sockets that say they are TCP, and
+    # without it Nagle and the client's delayed ACK add ~40 ms to every keep-alive response
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
@@ -57,9 +60,21 @@ class RunningServer:
 
 
 def start_http_server(
-    app: ASGIApp, host: str, port: int, *, name: str = "http", start_timeout_s: float = 15
+    app: ASGIApp,
+    host: str,
+    port: int,
+    *,
+    name: str = "http",
+    start_timeout_s: float = 15,
+    trusted_proxies: Sequence[str] = (),
 ) -> RunningServer:
     """Bind ``host:port``, start serving ``app`` and return once uvicorn accepts connections.
+
+    ``X-Forwarded-For`` and ``X-Forwarded-Proto`` count only from a peer in ``trusted_proxies``
+    (addresses or CIDRs, ``FACILITY_TRUSTED_PROXIES``). uvicorn's own default trusts them from
+    loopback, which lets anything on the host (or any proxy that passes the header on) choose
+    its client address and dodge every per-address limit; with no trusted proxy the
+    middleware is off altogether. RFC 7239 ``Forwarded`` is never read.
 
     Raises ``OSError`` when the address cannot be bound and ``TimeoutError`` when uvicorn does
     not come up within ``start_timeout_s``.
@@ -67,7 +82,15 @@ def start_http_server(
     sock = bind_listener(host, port)
     bound_port: int = sock.getsockname()[1]
     server = uvicorn.Server(
-        uvicorn.Config(app, host=host, port=bound_port, log_level="warning", access_log=False)
+        uvicorn.Config(
+            app,
+            host=host,
+            port=bound_port,
+            log_level="warning",
+            access_log=False,
+            proxy_headers=bool(trusted_proxies),
+            forwarded_allow_ips=list(trusted_proxies) or None,
+        )
     )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name=name, daemon=True)
     thread.start()

@@ -19,18 +19,26 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, sessionmaker
 
+from facility.app.health_probe import DatabaseProbe
 from facility.app.http_server import RunningServer, start_http_server
 from facility.app.sla_calendar import WindowCalendar
 from facility.core.errors import ConfigError, ServiceUnavailable
+from facility.core.health import HealthBoard
 from facility.core.settings import Settings
 from facility.core.types import Alert, AlertState, Presence, Reading
+from gateway.admission import DeviceGate
 from gateway.ingest import Gateway, GatewayOptions
 from gateway.mqtt import MqttOptions
 from gateway.registry import DeviceRegistry, load_registry
 from gateway.stores import open_reading_store
 from gateway.stores.sql import SqlReadingStore, SqlStateStore, make_engine
 from maintenance.assets.models import Asset, Device
-from maintenance.assets.register import ensure_asset, ensure_site, link_device
+from maintenance.assets.register import (
+    device_asset_code,
+    ensure_asset,
+    ensure_site,
+    link_device,
+)
 from maintenance.notifications.events import EVENTS
 from maintenance.notifications.service import (
     NotifyConfig,
@@ -167,7 +175,14 @@ class Stack:
         self.readings_engine = make_engine(readings_url)
         self.registry = (
             load_registry(settings.registry_file) if settings.registry_file else DeviceRegistry()
+        ).with_admit(settings.admit_devices.split(","))
+        # new device ids are bounded (rate, unassigned cap); see gateway/admission.py
+        self.gate = DeviceGate(
+            rate=settings.new_device_rate,
+            unassigned_cap=settings.unassigned_device_cap,
+            admitted=self.registry.admitted,
         )
+        self._gate_synced_at = float("-inf")
         self.readings: SqlReadingStore | InfluxReadingStore | VictoriaReadingStore = (
             open_reading_store(settings, engine=self.readings_engine, tags_of=self.registry.tags_of)
         )
@@ -184,6 +199,9 @@ class Stack:
         self._engine_lock = threading.Lock()
         self.rules_watcher = RulesWatcher(rules_path, self.engine, lock=self._engine_lock)
         self.alerts: list[Alert] = []
+        # component states for /healthz and /readyz, written by the gateway and the prober
+        self.health = HealthBoard()
+        self.db_probe = DatabaseProbe(self.db_engine, self.health)
         self.gateway = Gateway(
             GatewayOptions(
                 mqtt=MqttOptions(
@@ -217,12 +235,17 @@ class Stack:
             state=self.states,
             sinks=[self._register_devices, self._evaluate],
             registry=self.registry,
+            gate=self.gate,
+            health=self.health,
         )
         self.modbus = self._modbus_connector()
         self.bacnet = self._bacnet_connector()
         self._stop = threading.Event()
         self._ticker = threading.Thread(target=self._tick_loop, name="rules-ticker", daemon=True)
         self.server: RunningServer | None = None
+        # the QR link secret is settled before a new session secret is generated, so a new
+        # installation gets its own (see console._links.ensure_link_secret)
+        self.link_secret = _link_secret(settings) if options.api else None
         self.secret = ensure_secret_key(settings)
         # SLA checks and notifications
         # declared maintenance windows (the rules file's, live on reload) pause SLA clocks
@@ -265,11 +288,32 @@ class Stack:
         return next((e.place() for e in self.registry.assets if e.code == code), None)
 
     def _asset_of(self, device: str) -> dict[str, str] | None:
-        """The registry file first (known before any DB round trip), then the maintenance DB."""
+        """The registry file first (known before any DB round trip), then the maintenance DB,
+        then, for a device an ``admit`` glob admits, its own asset (under a valid code; the
+        work-order service creates it with the device's first alert, not on first sight, so a
+        trusted fleet of thousands does not become thousands of assets by reporting)."""
         placement = self.registry.resolve(device)
         if placement.asset is not None:
             return placement.asset.place()
-        return self.assets(device)
+        found = self.assets(device)
+        if found is None and placement.admitted:
+            return {"asset": device_asset_code(device), "asset_type": "unknown", "site": ""}
+        return found
+
+    def _admitted(self, device: str) -> bool:
+        """Whether rules may see ``device``: the registry or an ``admit`` glob admits it, or a
+        person linked it to an asset. Any other device is quarantined (its readings are stored
+        and listed, but raise no alert, so no work order and no notification)."""
+        return self.registry.admitted(device) or self.assets(device) is not None
+
+    def _sync_gate(self) -> None:
+        """Tell the device gate which devices are recorded and which have an asset (a person
+        may have admitted some through the API since), at start and every minute."""
+        self._gate_synced_at = time.monotonic()
+        with self.sessions() as session:
+            rows = session.execute(sa.select(Device.id, Device.asset_id.is_not(None))).all()
+        self.gate.load((device, bool(assigned)) for device, assigned in rows)
+        self._registered_devices.update(device for device, _ in rows)
 
     def sync_registry(self) -> None:
         """Copy the registry's sites, assets and exactly named devices into maintenance."""
@@ -304,6 +348,7 @@ class Stack:
             for device in sorted(new):
                 placement = self.registry.resolve(device)
                 asset = None
+                row = session.get(Device, device)
                 if placement.asset is not None:
                     asset = ensure_asset(
                         session,
@@ -312,12 +357,19 @@ class Stack:
                         asset_type=placement.asset.asset_type,
                         location=placement.asset.path,
                     )
-                if session.get(Device, device) is None or asset is not None:
+                if row is None or asset is not None:
                     link_device(session, device=device, asset=asset, kind=placement.device_class)
             session.commit()
         self._registered_devices |= new
 
     def _evaluate(self, readings: Sequence[Reading], presences: Sequence[Presence]) -> None:
+        devices = {r.device for r in readings} | {p.device for p in presences}
+        quarantined = {device for device in devices if not self._admitted(device)}
+        if quarantined:  # stored and listed already; the rules never see them
+            readings = [r for r in readings if r.device not in quarantined]
+            presences = [p for p in presences if p.device not in quarantined]
+            if not readings and not presences:
+                return
         with self._engine_lock:
             alerts = self.engine.process(readings) + self.engine.process_presence(presences)
             self._flush_rules()  # before the batch is acknowledged
@@ -334,6 +386,11 @@ class Stack:
         interval = self.settings.offline_check_interval_s
         while not self._stop.wait(interval):
             self.rules_watcher.poll()
+            if time.monotonic() - self._gate_synced_at > 60:
+                try:
+                    self._sync_gate()
+                except Exception:
+                    log.exception("device gate not synced; next try in a minute")
             with self._engine_lock:
                 alerts = self.engine.tick(datetime.now(UTC))
                 self._flush_rules()
@@ -387,6 +444,8 @@ class Stack:
         if ping is not None:
             ping()  # refuse to start against an unreachable InfluxDB
         self.sync_registry()
+        self._sync_gate()
+        self.db_probe.start()
         self.gateway.start()
         self.protocol = self.gateway.mqtt.protocol
         if self.modbus is not None:
@@ -418,17 +477,27 @@ class Stack:
                 secret=self.secret,
                 token_ttl_s=self.settings.token_ttl_s,
                 attachments_dir=self.settings.data_dir / "attachments",
+                attachment_quota_per_order_bytes=self.settings.attachment_quota_per_order_bytes,
+                attachment_quota_per_user_bytes=self.settings.attachment_quota_per_user_bytes,
                 login_throttle=LoginThrottle(
                     per_account=self.settings.login_throttle_per_account,
                     per_client=self.settings.login_throttle_per_client,
+                    per_account_total=self.settings.login_throttle_per_account_total,
                     storage_uri=self.settings.login_throttle_storage,
                 ),
-            )
+            ),
+            health=self.health,
         )
         mount_console(
             app,
             data_dir=self.settings.data_dir,
             stop=self._stop,
+            link_secret=self.link_secret,
+            report_limits=(
+                self.settings.report_limit_per_client,
+                self.settings.report_limit_per_link,
+                self.settings.report_limit_per_asset,
+            ),
             # charts shade the alarm bands of the rules running now (reloads included)
             bands_of=lambda device, metric, asset: alarm_bands(
                 self.engine.rule_file, device=device, metric=metric, asset=asset
@@ -436,7 +505,11 @@ class Stack:
         )
         try:
             self.server = start_http_server(
-                app, self.options.api_host, self.options.api_port, name="api"
+                app,
+                self.options.api_host,
+                self.options.api_port,
+                name="api",
+                trusted_proxies=self.settings.trusted_proxies,
             )
         except OSError as exc:
             raise ServiceUnavailable(
@@ -460,6 +533,7 @@ class Stack:
         if self.bacnet is not None:
             self.bacnet.stop()
         self.gateway.stop()
+        self.db_probe.stop()
         self.maintenance.stop()
         if self._pm_thread.is_alive():
             self._pm_thread.join(timeout=30)
@@ -475,3 +549,13 @@ def require(value: str | None, variable: str, example: str) -> str:
     if not value:
         raise ConfigError(f"{variable} is not set; set it, e.g. {variable}={example}")
     return value
+
+
+def _link_secret(settings: Settings) -> str:
+    from console._links import ensure_link_secret  # only where the API runs
+
+    return ensure_link_secret(
+        configured=settings.qr_secret.get_secret_value() if settings.qr_secret else None,
+        data_dir=settings.data_dir,
+        session_secret=settings.secret_key.get_secret_value() if settings.secret_key else None,
+    )

@@ -7,13 +7,15 @@ the environment at import time, so a test can point any part at a service on a f
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
+    NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
     YamlConfigSettingsSource,
@@ -81,11 +83,34 @@ class Settings(BaseSettings):
         default=None, description="signs API tokens; unset = generated once into data_dir"
     )
     token_ttl_s: int = 8 * 3600
+    qr_secret: SecretStr | None = Field(
+        default=None,
+        description="signs QR report links, apart from secret_key; unset = kept in data_dir",
+    )
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="CIDRs whose X-Forwarded-For/-Proto count (JSON list or comma-separated); "
+        "unset = none, forwarded headers are ignored",
+    )
+    attachment_quota_per_order_bytes: int = Field(
+        default=100 * 1024 * 1024, description="all attachments of one work order"
+    )
+    attachment_quota_per_user_bytes: int = Field(
+        default=500 * 1024 * 1024, description="all attachments one user uploaded"
+    )
     # Failed log-ins allowed per (account, client address) and per client address, as
     # COUNT/PERIOD; the counters live in memory unless a shared storage URI (redis://…) is set.
     login_throttle_per_account: str = "5/15minutes"
     login_throttle_per_client: str = "30/15minutes"
+    # ... and per account from every address; this one and per_client spare an address that
+    # signed in to the account within 30 days (maintenance.people.login_throttle)
+    login_throttle_per_account_total: str = "100/15minutes"
     login_throttle_storage: str = "memory://"
+    # Anonymous reports through a QR link, as COUNT/PERIOD: per (client address, asset), per
+    # printed link and per asset (console._links.RateLimiter; docs/security.md)
+    report_limit_per_client: str = "5/10minutes"
+    report_limit_per_link: str = "20/hour"
+    report_limit_per_asset: str = "30/hour"
     demo_password: SecretStr | None = None
     batch_size: int = 500
     flush_interval_s: float = 0.2
@@ -122,6 +147,17 @@ class Settings(BaseSettings):
     queue_size: int = Field(default=10_000, description="messages buffered before MQTT pauses")
     spool_max_readings: int = Field(default=1_000_000, description="disk spool bound")
     heartbeat_timeout_s: float = Field(default=300.0, gt=0, description="default offline timeout")
+    # -- device quarantine (issue 17): see docs/security.md, "Devices and quarantine" --
+    new_device_rate: str = Field(
+        default="100/minute",
+        description="new device ids recorded per period (COUNT/PERIOD); beyond it dead-lettered",
+    )
+    unassigned_device_cap: int = Field(
+        default=10_000, ge=0, description="unassigned devices recorded at most; 0 = none"
+    )
+    admit_devices: str = Field(
+        default="", description="device id globs admitted without a person, comma-separated"
+    )
     pm_interval_s: float = Field(
         default=300.0, ge=0, le=86400, description="PM scheduler pass period in serve/demo; 0 = off"
     )
@@ -200,7 +236,15 @@ class Settings(BaseSettings):
             raise ValueError("is not a port number (1-65535)")
         return value
 
-    @field_validator("login_throttle_per_account", "login_throttle_per_client")
+    @field_validator(
+        "login_throttle_per_account",
+        "login_throttle_per_client",
+        "login_throttle_per_account_total",
+        "new_device_rate",
+        "report_limit_per_client",
+        "report_limit_per_link",
+        "report_limit_per_asset",
+    )
     @classmethod
     def _check_rate_limit(cls, value: str) -> str:
         from limits import parse  # noqa: PLC0415  (lazy: ~50 ms, only when a limit is set)
@@ -211,7 +255,36 @@ class Settings(BaseSettings):
             raise ValueError("is not a rate limit; write COUNT/PERIOD, e.g. 5/15minutes") from None
         return value
 
-    @field_validator("secret_key")
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _split_proxies(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.lstrip().startswith("["):
+            import json  # noqa: PLC0415
+
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise ValueError("is not a JSON list; write 127.0.0.1,10.0.0.0/8") from None
+        if isinstance(value, str):  # FACILITY_TRUSTED_PROXIES=10.0.0.0/8,127.0.0.1
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _check_proxies(cls, value: list[str]) -> list[str]:
+        import ipaddress  # noqa: PLC0415
+
+        for item in value:
+            try:
+                ipaddress.ip_network(item, strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"has {item[:60]!r}, which is not an address or CIDR; "
+                    "write e.g. 127.0.0.1,10.0.0.0/8"
+                ) from None
+        return value
+
+    @field_validator("secret_key", "qr_secret")
     @classmethod
     def _refuse_placeholder_secret(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None:
@@ -227,6 +300,8 @@ class Settings(BaseSettings):
         "queue_size",
         "spool_max_readings",
         "mqtt_connect_attempts",
+        "attachment_quota_per_order_bytes",
+        "attachment_quota_per_user_bytes",
     )
     @classmethod
     def _positive(cls, value: int) -> int:
@@ -260,12 +335,25 @@ def _mask(value: Any) -> Any:
     return value
 
 
+_URL_PASSWORD = re.compile(r"(?P<head>://[^/@\s]*?:)[^@\s]*@")
+
+
 def _mask_url(url: str) -> str:
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":********@")
-        return parts._replace(netloc=netloc).geturl()
-    return url
+    """``postgresql://u:secret@h/db`` → ``postgresql://u:********@h/db``, even when malformed."""
+    return _URL_PASSWORD.sub(r"\g<head>********@", url, count=1)
+
+
+def _shown_input(field: str, value: Any) -> str:
+    """The rejected value as an error may show it: secrets masked, URL passwords hidden, short."""
+    name = field.split(".", maxsplit=1)[0]
+    info = Settings.model_fields.get(name)
+    if info is not None and "SecretStr" in str(info.annotation):
+        return "'********'"
+    if name == "robots":  # webhook URLs carry access tokens
+        return "'********'"
+    shown = _mask(value) if isinstance(value, str) else value
+    text = repr(shown)
+    return text if len(text) <= 120 else text[:117] + "..."
 
 
 def load_settings(**overrides: Any) -> Settings:
@@ -278,5 +366,5 @@ def load_settings(**overrides: Any) -> Settings:
             field = ".".join(str(part) for part in error["loc"]) or "?"
             var = f"FACILITY_{field.upper()}"
             message = str(error["msg"]).removeprefix("Value error, ")
-            problems.append(f"{var}={error.get('input')!r} {message}")
+            problems.append(f"{var}={_shown_input(field, error.get('input'))} {message}")
         raise ConfigError("; ".join(problems)) from exc

@@ -101,11 +101,27 @@ def _create_private(database: str | None) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
+#: SQLite errors after which a pooled connection is useless even once the disk is back: a
+#: connection opened while the file was read-only stays read-only for its whole life
+_SQLITE_BROKEN = ("readonly database", "disk i/o error", "unable to open database file")
+
+
 def make_engine(url: str) -> Engine:
-    """An engine tuned for our use: WAL and a busy timeout on SQLite, pre-ping elsewhere."""
+    """An engine tuned for our use: WAL and a busy timeout on SQLite, pre-ping elsewhere.
+
+    Both kinds recover from a storage fault without a restart. PostgreSQL: ``pool_pre_ping``
+    replaces connections the server dropped, and ``pool_recycle`` those a proxy may have cut.
+    SQLite: see :func:`_recover_sqlite_connections`.
+    """
     if url.startswith("sqlite"):
-        _create_private(sa.engine.make_url(url).database)
-        engine = sa.create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        database = sa.engine.make_url(url).database
+        _create_private(database)
+        # hide_parameters: an error names the statement, never its values (key hashes, emails)
+        engine = sa.create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            hide_parameters=True,
+        )
 
         @event.listens_for(engine, "connect")
         def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -115,8 +131,61 @@ def make_engine(url: str) -> Engine:
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.close()
 
+        _recover_sqlite_connections(engine, database)
         return engine
-    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5)
+    return sa.create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=5,
+        pool_recycle=1800,
+        hide_parameters=True,
+    )
+
+
+def _writable(database: str | None) -> bool:
+    """Whether SQLite would open ``database`` read-write now (memory databases always)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return True
+    path = Path(database)
+    target = path if path.exists() else path.parent
+    return os.access(target, os.W_OK)
+
+
+def _recover_sqlite_connections(engine: Engine, database: str | None) -> None:
+    """Never keep a SQLite connection that a storage fault left read-only.
+
+    SQLite opens a file it cannot write (read-only mount, ``chattr +i``, wrong owner) read-only
+    without saying so, and such a connection never becomes writable: pooled, it answered
+    "attempt to write a readonly database" long after the disk was fixed. Two guards:
+
+    * a connection opened while the file was not writable is marked, and when it is checked
+      out after the file became writable again it is replaced (``DisconnectionError`` makes
+      the pool connect afresh), so reads keep working during the fault and writes work after;
+    * an error that leaves a connection useless (read-only, disk I/O error, cannot open) is
+      treated as a disconnect: SQLAlchemy drops that connection and every pooled one opened
+      before it. "database is locked" and "disk is full" are not: those connections recover
+      by themselves once the lock or the space is back.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _mark_read_only(_dbapi_conn: Any, record: Any) -> None:
+        if not _writable(database):
+            record.info["opened_read_only"] = True
+
+    @event.listens_for(engine, "checkout")
+    def _replace_read_only(_dbapi_conn: Any, record: Any, _proxy: Any) -> None:
+        if record.info.get("opened_read_only") and _writable(database):
+            log.info("replacing a SQLite connection opened while %s was read-only", database)
+            raise sa.exc.DisconnectionError("opened while the database file was read-only")
+
+    @event.listens_for(engine, "handle_error")
+    def _drop_broken(context: Any) -> None:
+        message = str(context.original_exception).lower()
+        if isinstance(context.original_exception, sqlite3.Error) and any(
+            marker in message for marker in _SQLITE_BROKEN
+        ):
+            context.is_disconnect = True
 
 
 def upsert(engine: Engine, table: sa.Table, keys: list[str]) -> sa.Executable:

@@ -14,6 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import text
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from facility.core.health import HealthBoard
 from maintenance.api import problems
 from maintenance.api.nul_guard import NulGuard
 from maintenance.api.problems import problem_response
@@ -115,8 +116,12 @@ def _too_large(limit: int) -> JSONResponse:
     return problem_response(413, f"request body over {limit} bytes")
 
 
-def create_app(context: ApiContext) -> FastAPI:
-    """Build the app around what the composition root hands in (no globals)."""
+def create_app(context: ApiContext, *, health: HealthBoard | None = None) -> FastAPI:
+    """Build the app around what the composition root hands in (no globals).
+
+    ``health``: the components' state that ``/healthz`` and ``/readyz`` report (the stack's
+    gateway and database prober write it); without it ``/healthz`` checks the database itself.
+    """
     app = FastAPI(
         title="Facility",
         version="0.1.0",
@@ -151,15 +156,46 @@ def create_app(context: ApiContext) -> FastAPI:
     api.include_router(sites.router)
     app.include_router(api)
 
-    @app.get("/healthz", tags=["ops"])
-    def healthz(request: Request) -> JSONResponse:
-        """Liveness and database reachability."""
-        try:
-            with get_context(request).sessions() as session:
-                session.execute(text("SELECT 1"))
-        except Exception as exc:
-            return JSONResponse({"status": "error", "database": str(exc)[:200]}, status_code=503)
-        return JSONResponse({"status": "ok", "database": "ok"})
+    if health is not None:
+        board = health
+
+        @app.get("/healthz", tags=["ops"])
+        async def healthz() -> JSONResponse:
+            """Liveness: 200 while the process serves, ``status`` ``ok`` or ``degraded``.
+
+            Each component says why it is degraded. Read from the health board only (no
+            database or store call), so it answers at once even while storage hangs.
+            """
+            status, ready, components = board.summary()
+            body = {"status": status, "ready": ready, "components": components}
+            return JSONResponse(body, headers={"Cache-Control": "no-store"})
+
+        @app.get("/readyz", tags=["ops"])
+        async def readyz() -> JSONResponse:
+            """Readiness: 503 while readings cannot be stored (nor spooled), the ingest worker
+            is dead or the database is unreachable; 200 otherwise, degraded or not."""
+            status, ready, components = board.summary()
+            failing = {n: c for n, c in components.items() if c["critical"] and c["status"] != "ok"}
+            body: dict[str, object] = {"status": "ready" if ready else "not ready"}
+            body["health"] = status
+            body["components"] = failing if not ready else components
+            headers = {"Cache-Control": "no-store"}
+            if not ready:
+                headers["Retry-After"] = "5"
+            return JSONResponse(body, status_code=200 if ready else 503, headers=headers)
+
+    else:
+
+        @app.get("/healthz", tags=["ops"])
+        def healthz_checked(request: Request) -> JSONResponse:
+            """Liveness and database reachability (an app built without a health board)."""
+            try:
+                with get_context(request).sessions() as session:
+                    session.execute(text("SELECT 1"))
+            except Exception as exc:
+                body = {"status": "error", "database": str(exc)[:200]}
+                return JSONResponse(body, status_code=503)
+            return JSONResponse({"status": "ok", "database": "ok"})
 
     @app.get("/metrics", tags=["ops"], include_in_schema=False)
     def metrics() -> Response:

@@ -16,6 +16,7 @@ import orjson
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from maintenance.api.body_shape import BodyFindings, inspect_body_off_loop
 from maintenance.api.problems import problem_response
 
 __all__ = ["NulGuard", "contains_nul"]
@@ -101,7 +102,7 @@ class NulGuard:
         body = b"".join(chunks)
         if content_type.startswith(b"application/json"):
             try:
-                poisoned = contains_nul(orjson.loads(body)) if body else False
+                findings = await inspect_body_off_loop(body)  # NULs and oversized objects
             except orjson.JSONDecodeError:
                 if _lone_surrogate(body):
                     await problem_response(
@@ -110,7 +111,11 @@ class NulGuard:
                         " which is not text; send valid UTF-8",
                     )(scope, receive, send)
                     return
-                poisoned = False  # malformed JSON: FastAPI explains that itself
+                findings = BodyFindings(has_nul=False)  # malformed: FastAPI explains that
+            if findings.crowded is not None:
+                await problem_response(422, findings.crowded)(scope, receive, send)
+                return
+            poisoned = findings.has_nul
         else:
             poisoned = b"\x00" in unquote_to_bytes(body.replace(b"+", b" "))
         if poisoned:

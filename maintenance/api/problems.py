@@ -22,6 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping, Sequence
 from http import HTTPStatus
+from itertools import islice
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -45,6 +46,7 @@ from facility.core.errors import (
 )
 
 __all__ = [
+    "MAX_LISTED_ERRORS",
     "PROBLEM_MEDIA_TYPE",
     "FieldError",
     "Problem",
@@ -170,16 +172,34 @@ async def _on_http_exception(_request: Request, exc: Exception) -> JSONResponse:
 
 
 async def _on_validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    """A 422 that lists at most :data:`MAX_LISTED_ERRORS` problems, each field and reason cut
+    short, and never the rejected input: a hostile body must not buy a response many times its
+    own size (55,000 unknown keys used to answer 3.7 MB, built in 2 s on the event loop)."""
     assert isinstance(exc, RequestValidationError)
+    found = exc.errors()
     errors = [
-        FieldError(field=_location(error.get("loc", ())), reason=str(error.get("msg", "invalid")))
-        for error in exc.errors()
+        FieldError(
+            field=_clip(_location(error.get("loc", ())), _MAX_FIELD_CHARS),
+            reason=_clip(str(error.get("msg", "invalid")), _MAX_REASON_CHARS),
+        )
+        for error in islice(found, MAX_LISTED_ERRORS)
     ]
-    count = len(errors)
-    detail = f"{count} problem{'s' if count != 1 else ''} in the request: " + "; ".join(
-        f"{e.field}: {e.reason}" for e in errors[:3]
-    )
+    count = len(found)
+    detail = f"{count} problem{'s' if count != 1 else ''} in the request"
+    if count > len(errors):
+        detail += f" (the first {len(errors)} are listed)"
+    detail += ": " + "; ".join(f"{e.field}: {e.reason}" for e in errors[:3])
     return problem_response(422, detail[:1000], errors=errors)
+
+
+#: How many problems a 422 lists, and how long a field path or reason in it may be.
+MAX_LISTED_ERRORS = 20
+_MAX_FIELD_CHARS = 120
+_MAX_REASON_CHARS = 300
+
+
+def _clip(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 async def _on_database_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -111,9 +111,10 @@ def connectors_draft(plan: BrickPlan) -> str:
     # The connector finds a device without an address by a Who-Is broadcast, which needs this
     # host's address and network prefix: only the engineer knows them, so the draft leaves
     # ``bind`` to them and is checked with a stand-in (the rest must load as it is).
-    checked = {"connectors": {"bacnet": {**document["connectors"]["bacnet"]}}}
+    section: dict[str, Any] = {"devices": list(devices.values())}
     if unplaced:
-        checked["connectors"]["bacnet"]["bind"] = "127.0.0.1/32:47808"
+        section["bind"] = "127.0.0.1/32:47808"
+    checked = {"connectors": {"bacnet": section}}
     parse_connectors(checked, source="draft from the Brick model")  # a bug if it fails
     header = [
         "# Draft from a Brick model (facility assets import-brick --connectors-out).",

@@ -5,13 +5,18 @@ from __future__ import annotations
 from typing import Annotated
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Query, Response
-from sqlalchemy.orm import aliased, selectinload
+from fastapi import APIRouter, Path, Query, Response
+from pydantic import BaseModel, ConfigDict, StringConstraints
+from sqlalchemy.orm import aliased
 
+from facility.core.types import DeviceState
+from maintenance.assets import devices
+from maintenance.assets.devices import DeviceStatus
 from maintenance.assets.lifecycle_routes import to_publics
-from maintenance.assets.models import Asset, AssetLevel, AssetStatus, Criticality, Device
+from maintenance.assets.models import Asset, AssetLevel, AssetStatus, Criticality
 from maintenance.assets.schemas import AssetLifecyclePublic, DevicePublic, MetricValue
-from maintenance.people.deps import ContextDep, CurrentUser, SessionDep
+from maintenance.people.deps import Caller, ContextDep, CurrentUser, SessionDep, require_roles
+from maintenance.shared.vocabulary import Role
 from maintenance.sites.models import Site
 
 router = APIRouter(tags=["assets"])
@@ -72,31 +77,91 @@ def list_assets(
 
 @router.get("/devices")
 def list_devices(
-    session: SessionDep, context: ContextDep, caller: CurrentUser
+    session: SessionDep,
+    context: ContextDep,
+    caller: CurrentUser,
+    response: Response,
+    status: DeviceStatus | None = None,
+    q: Annotated[str | None, Query(min_length=1, max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=devices.MAX_PAGE)] = 500,
+    offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
 ) -> list[DevicePublic]:
-    """Every device heard or registered: online state, last seen, latest value per metric.
+    """Devices heard or registered, by id, a page at a time: online state, last seen, latest
+    value per metric.
 
-    A device that sent data but is in no registry is listed with ``asset: null`` (unassigned),
-    never dropped.
+    ``status=unassigned`` lists the quarantined devices (heard, in no registry, admitted by
+    nobody: their readings are stored, their alerts are not raised), ``assigned`` the others;
+    ``q`` matches part of the id. The list stays a plain array as before; ``X-Total-Count`` is
+    the filtered total, and ``limit`` (at most 1000) with ``offset`` pages through it.
     """
-    registry = {
-        device.id: (device.asset.code if device.asset else None)
-        for device in session.scalars(sa.select(Device).options(selectinload(Device.asset)))
-    }
-    states = {state.device: state for state in context.states.list_states()}
-    result = []
-    for device_id in sorted(set(registry) | set(states)):
-        state = states.get(device_id)
-        result.append(
-            DevicePublic(
-                id=device_id,
-                asset=registry.get(device_id),
-                online=state.online if state else False,
-                last_seen=state.last_seen if state else None,
-                values={
-                    metric: MetricValue(value=v, unit=u, ts=ts)
-                    for metric, (v, u, ts) in (state.values.items() if state else [])
-                },
-            )
-        )
-    return result
+    page = devices.list_devices(
+        session,
+        states=context.states.list_states(),
+        status=status,
+        q=q,
+        limit=limit,
+        offset=offset,
+    )
+    response.headers["X-Total-Count"] = str(page.total)
+    return [_public(row.id, row.asset, row.state) for row in page.items]
+
+
+def _public(device: str, asset: str | None, state: DeviceState | None) -> DevicePublic:
+    return DevicePublic(
+        id=device,
+        asset=asset,
+        online=state.online if state else False,
+        last_seen=state.last_seen if state else None,
+        values={
+            metric: MetricValue(value=v, unit=u, ts=ts)
+            for metric, (v, u, ts) in (state.values.items() if state else [])
+        },
+    )
+
+
+class DeviceCountsPublic(BaseModel):
+    total: int
+    assigned: int
+    unassigned: int
+    online: int
+
+
+@router.get("/devices/summary")
+def device_summary(
+    session: SessionDep, context: ContextDep, caller: CurrentUser
+) -> DeviceCountsPublic:
+    """How many devices there are, on an asset, quarantined (unassigned) and online."""
+    counts = devices.count_devices(session, states=context.states.list_states())
+    return DeviceCountsPublic(
+        total=counts.total,
+        assigned=counts.assigned,
+        unassigned=counts.unassigned,
+        online=counts.online,
+    )
+
+
+class DeviceAdmit(BaseModel):
+    """Which existing asset the device watches; linking it is what admits it."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    asset: Annotated[str, StringConstraints(min_length=1, max_length=200)]
+
+
+@router.post("/devices/{device:path}/admit")
+def admit_device(
+    device: Annotated[str, Path(min_length=1, max_length=200)],
+    body: DeviceAdmit,
+    session: SessionDep,
+    context: ContextDep,
+    caller: Annotated[Caller, require_roles(Role.ADMIN, Role.MANAGER)],
+) -> DevicePublic:
+    """Admit a quarantined device: link it to an existing asset, so its readings reach the
+    rules (within seconds) and may open work orders. Managers and admins only.
+
+    Example body: ``{"asset": "AHU-3"}``. 404 when the device was never heard or the asset
+    does not exist.
+    """
+    row = devices.admit_device(session, device=device, asset_code=body.asset, actor=caller.username)
+    state = next((s for s in context.states.list_states() if s.device == row.id), None)
+    return _public(row.id, body.asset, state)

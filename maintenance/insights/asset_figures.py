@@ -62,15 +62,18 @@ __all__ = [
     "AGE_CAP",
     "CRITICALITY_WEIGHT",
     "FAILURE_CAP",
+    "HIDDEN_REASON",
     "WEIGHTS",
     "AssetFigures",
     "OrderCost",
     "ReplacementCandidate",
     "ScoreWeights",
+    "Visibility",
     "asset_figures",
     "maintenance_history",
     "replacement_plan",
     "replacement_score",
+    "status_changes_seen",
 ]
 
 AGE_CAP = 1.5
@@ -210,24 +213,70 @@ def _costs_by_order(
     return labour, parts
 
 
-def _orders(session: Session, asset_ids: Iterable[int], now: datetime) -> list[WorkOrder]:
+#: Which work orders a caller may read (``work_orders.service.visible_to``); None = every order
+#: (managers, the CLI, the monthly review). Every figure below is computed over the orders it
+#: lets through, so a figure never tells a caller about an order that answers 404 to them.
+Visibility = sa.ColumnElement[bool] | None
+
+#: What a status change moved by an order the caller cannot read says instead of its reason.
+HIDDEN_REASON = "moved by a work order you cannot see"
+
+
+def _orders(
+    session: Session, asset_ids: Iterable[int], now: datetime, visible: Visibility = None
+) -> list[WorkOrder]:
     ids = list(asset_ids)
     if not ids:
         return []
-    return list(
-        session.scalars(
-            sa.select(WorkOrder)
-            .where(WorkOrder.asset_id.in_(ids), WorkOrder.created_at <= now)
-            .order_by(WorkOrder.created_at, WorkOrder.id)
-        )
+    query = sa.select(WorkOrder).where(WorkOrder.asset_id.in_(ids), WorkOrder.created_at <= now)
+    if visible is not None:
+        query = query.where(visible)
+    return list(session.scalars(query.order_by(WorkOrder.created_at, WorkOrder.id)))
+
+
+def status_changes_seen(
+    session: Session, *, asset_id: int, visible: Visibility = None
+) -> list[AssetStatusChange]:
+    """The asset's status changes, with the reason and order of each change that an order the
+    caller cannot read made replaced (``"work order #2 started: <title>"`` would leak it).
+
+    The replaced entries are new, transient objects: the stored history is never touched."""
+    changes = status_history(session, asset_id=asset_id)
+    linked = {c.work_order_id for c in changes if c.work_order_id is not None}
+    if visible is None or not linked:
+        return changes
+    readable = set(
+        session.scalars(sa.select(WorkOrder.id).where(WorkOrder.id.in_(linked), visible))
     )
+    return [
+        c
+        if c.work_order_id is None or c.work_order_id in readable
+        else AssetStatusChange(
+            id=c.id,
+            asset_id=c.asset_id,
+            ts=c.ts,
+            from_status=c.from_status,
+            to_status=c.to_status,
+            actor=c.actor,
+            reason=HIDDEN_REASON,
+            work_order_id=None,
+        )
+        for c in changes
+    ]
 
 
 def maintenance_history(
-    session: Session, *, asset_id: int, now: datetime, limit: int = 100, offset: int = 0
+    session: Session,
+    *,
+    asset_id: int,
+    now: datetime,
+    limit: int = 100,
+    offset: int = 0,
+    visible: Visibility = None,
 ) -> tuple[list[OrderCost], int]:
-    """The asset's work orders, newest first, each with labour hours, labour and parts cost."""
-    orders = _orders(session, [asset_id], now)
+    """The asset's work orders the caller may read, newest first, each with labour hours,
+    labour and parts cost."""
+    orders = _orders(session, [asset_id], now, visible)
     orders.reverse()
     page = orders[offset : offset + limit]
     labour, parts = _costs_by_order(session, [o.id for o in page], until=now)
@@ -360,9 +409,11 @@ class _Book:
     parts_12m: dict[int, Decimal] = field(default_factory=dict)
 
 
-def _book(session: Session, asset_ids: list[int], now: datetime) -> _Book:
+def _book(
+    session: Session, asset_ids: list[int], now: datetime, visible: Visibility = None
+) -> _Book:
     book = _Book()
-    all_orders = _orders(session, asset_ids, now)
+    all_orders = _orders(session, asset_ids, now, visible)
     for order in all_orders:
         assert order.asset_id is not None
         book.orders[order.asset_id].append(order)
@@ -443,10 +494,15 @@ def _figures(
 
 
 def asset_figures(
-    session: Session, *, asset_id: int, now: datetime, window_start: datetime | None = None
+    session: Session,
+    *,
+    asset_id: int,
+    now: datetime,
+    window_start: datetime | None = None,
+    visible: Visibility = None,
 ) -> AssetFigures:
     """Every derived figure of one asset at ``now`` (availability over ``[window_start, now]``,
-    by default the last 365 days)."""
+    by default the last 365 days), over the orders ``visible`` lets through."""
     asset = session.get(Asset, asset_id)
     if asset is None:
         raise AssetNotFound(f"asset id {asset_id} does not exist")
@@ -455,7 +511,7 @@ def asset_figures(
             f"the availability window starts at {window_start.isoformat()}, not before "
             f"{now.isoformat()}; pass an earlier start"
         )
-    book = _book(session, [asset.id], now)
+    book = _book(session, [asset.id], now, visible)
     return _figures(
         asset,
         book,
@@ -486,8 +542,10 @@ def replacement_plan(
     site: str | None = None,
     limit: int = 50,
     weights: ScoreWeights = WEIGHTS,
+    visible: Visibility = None,
 ) -> list[ReplacementCandidate]:
-    """Equipment not decommissioned, highest replacement score first (ties by code)."""
+    """Equipment not decommissioned, highest replacement score first (ties by code), scored
+    over the orders ``visible`` lets through."""
     query = (
         sa.select(Asset, Site.code)
         .outerjoin(Site, Site.id == Asset.site_id)
@@ -496,7 +554,7 @@ def replacement_plan(
     if site is not None:
         query = query.where(Site.code == site)
     rows = [(row[0], row[1]) for row in session.execute(query)]
-    book = _book(session, [a.id for a, _ in rows], now)
+    book = _book(session, [a.id for a, _ in rows], now, visible)
     histories: dict[int, list[AssetStatusChange]] = defaultdict(list)
     for change in session.scalars(
         sa.select(AssetStatusChange)

@@ -28,7 +28,9 @@ from maintenance.insights.schemas import (
     MaintenanceLinePublic,
     ReplacementCandidatePublic,
 )
-from maintenance.people.deps import ContextDep, CurrentUser, SessionDep, parse_time
+from maintenance.people.deps import Caller, ContextDep, CurrentUser, SessionDep, parse_time
+from maintenance.shared.vocabulary import Role
+from maintenance.work_orders.service import team_of, visible_to
 
 __all__ = ["router"]
 
@@ -45,6 +47,15 @@ SiteQuery = Annotated[str | None, Query(min_length=1, max_length=64)]
 
 def _asset(session: Session, code: str) -> Asset:
     return lifecycle.get_asset(session, code=code)
+
+
+def _visible(session: Session, caller: Caller) -> asset_figures.Visibility:
+    """The work-order list's read scope for ``caller`` (None for those who read every order):
+    history and figures count only the orders the caller could open."""
+    actor = caller.actor
+    if actor.role in (Role.ADMIN, Role.MANAGER):
+        return None
+    return visible_to(actor, team_of(session, actor))
 
 
 @router.get("/assets/replacement-plan")
@@ -74,7 +85,12 @@ def get_replacement_plan(
             overrides[name.strip()] = math.nan
     weights = asset_figures.WEIGHTS.with_overrides(overrides)
     plan = asset_figures.replacement_plan(
-        session, now=context.clock(), site=site, limit=limit, weights=weights
+        session,
+        now=context.clock(),
+        site=site,
+        limit=limit,
+        weights=weights,
+        visible=_visible(session, caller),
     )
     return [
         ReplacementCandidatePublic.model_validate(
@@ -104,16 +120,25 @@ def get_history(
     limit: Limit = 100,
     offset: Offset = 0,
 ) -> AssetHistoryPublic:
-    """Status changes (oldest first) and the work orders with their labour and parts cost."""
+    """Status changes (oldest first) and the work orders with their labour and parts cost.
+
+    Only the orders the caller may read appear (the work-order list's scope); a status change
+    made by another order keeps its time and statuses but not its reason or order id."""
     asset = _asset(session, code)
+    visible = _visible(session, caller)
     lines, total = asset_figures.maintenance_history(
-        session, asset_id=asset.id, now=context.clock(), limit=limit, offset=offset
+        session,
+        asset_id=asset.id,
+        now=context.clock(),
+        limit=limit,
+        offset=offset,
+        visible=visible,
     )
     return AssetHistoryPublic(
         code=asset.code,
         status_changes=[
             AssetStatusChangePublic.model_validate(c)
-            for c in lifecycle.status_history(session, asset_id=asset.id)
+            for c in asset_figures.status_changes_seen(session, asset_id=asset.id, visible=visible)
         ],
         orders=[
             MaintenanceLinePublic.model_validate(
@@ -135,9 +160,14 @@ def get_figures(
     caller: CurrentUser,
     availability_from: Annotated[str | None, Query(max_length=40)] = None,
 ) -> AssetFiguresPublic:
-    """Age, TCO, repair cost, availability, MTBF/MTTR (definitions: docs/assets.md)."""
+    """Age, TCO, repair cost, availability, MTBF/MTTR (definitions: docs/assets.md), over the
+    orders the caller may read."""
     asset = _asset(session, code)
     start = parse_time(availability_from, "availability_from")
     return asset_figures.asset_figures(
-        session, asset_id=asset.id, now=context.clock(), window_start=start
+        session,
+        asset_id=asset.id,
+        now=context.clock(),
+        window_start=start,
+        visible=_visible(session, caller),
     )

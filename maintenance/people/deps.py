@@ -46,6 +46,9 @@ class ApiContext:
     token_ttl_s: int = 8 * 3600
     #: Where photo attachments are kept; None turns uploads off (503 with the reason).
     attachments_dir: Path | None = None
+    #: Bytes of attachments one order / one user may keep (FACILITY_ATTACHMENT_QUOTA_*).
+    attachment_quota_per_order_bytes: int = 100 * 1024 * 1024
+    attachment_quota_per_user_bytes: int = 500 * 1024 * 1024
     policy: SlaPolicy = DEFAULT_POLICY
     #: Auto-dispatch new orders (rules, requests) to the least-loaded qualified technician.
     auto_assign: bool = True

@@ -412,6 +412,10 @@ def upload_attachment(
         filename=name,
         content=content,
         uploaded_by=caller.username,
+        actor=caller.actor,
+        team=service.team_of(session, caller.actor),
+        quota_per_order_bytes=context.attachment_quota_per_order_bytes,
+        quota_per_user_bytes=context.attachment_quota_per_user_bytes,
     )
     service.record_event(
         order,

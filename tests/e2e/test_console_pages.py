@@ -334,3 +334,24 @@ def test_an_open_board_shows_a_new_order_without_a_reload(console_server: Consol
         expect(page.locator(f'article[data-order="{new_id}"]')).to_be_visible(timeout=60_000)
         assert int(page.locator("body").get_attribute("data-board-refreshes") or 0) >= 1
         chromium.close()
+
+
+def test_a_technician_sees_on_the_asset_page_only_the_orders_they_may_read(
+    console_server: ConsoleServer,
+) -> None:
+    with console_server.sessions() as session:
+        hidden, _ = create_work_order(
+            session, title="Compressor swap, other crew", actor="manager", asset_code="AHU-1"
+        )
+        hidden.assignee = "someone-else"  # another technician, not tech's team: not readable
+        session.commit()
+        hidden_id = hidden.id
+    page = f"/console/assets/{console_server.asset_ids['AHU-1']}"
+    manager = browser(console_server.url)
+    log_in(manager, "manager")
+    assert "Compressor swap, other crew" in manager.get(page).text
+    tech = browser(console_server.url)
+    log_in(tech, "tech")
+    html = tech.get(page).text
+    assert "Compressor swap, other crew" not in html
+    assert f"/console/orders/{hidden_id}" not in html

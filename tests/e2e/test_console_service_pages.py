@@ -941,9 +941,7 @@ def test_no_page_is_wider_than_a_phone_and_the_menu_folds_behind_one_button(
 
     pages = [*PHONE_PAGES, f"/console/assets/{service_console.ids['CH-1']}"]
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(
-            executable_path=chromium_path(), args=CHROMIUM_ARGS
-        )
+        chromium = playwright.chromium.launch(executable_path=chromium_path(), args=CHROMIUM_ARGS)
         context = chromium.new_context(
             viewport={"width": 390, "height": 844},
             extra_http_headers={"Accept-Language": language},

@@ -158,10 +158,6 @@ def test_the_bridge_loses_nothing_across_a_broker_restart(
             interval_s=0.005,
             what="a quiet instant to stop the broker",
         )
-        # mosquitto started as root drops to the 'mosquitto' user and could not write its
-        # persistence file into the fixture's 0700 directory: the subscriber's session (and its
-        # subscription) would not survive the restart, a loss that is the broker's, not ours
-        os.chmod(mosquitto._dir, 0o777)
         mosquitto.stop()
         at_stop = bridge.polled
         wait_until(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -47,9 +49,9 @@ def test_ticks_are_round_steps_that_cover_the_range(lo: float, span: float) -> N
     ticks = nice_ticks(lo, hi)
     assert 2 <= len(ticks) <= 12
     assert ticks[0] <= lo + 1e-9 * max(1.0, abs(lo)) and ticks[-1] >= hi - 1e-6 * max(1.0, abs(hi))
-    steps = {round(b - a, 9) for a, b in zip(ticks, ticks[1:], strict=False)}
+    steps = {round(b - a, 9) for a, b in itertools.pairwise(ticks)}
     step = max(steps)
-    mantissa = step / 10 ** __import__("math").floor(__import__("math").log10(step))
+    mantissa = step / 10 ** math.floor(math.log10(step))
     assert round(mantissa, 6) in {1.0, 2.0, 2.5, 5.0, 10.0}
 
 
