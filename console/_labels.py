@@ -92,6 +92,11 @@ EVENT_LABELS = {
     "followup": N_("follow-up created"),
     "response_breached": N_("response time exceeded"),
     "resolution_breached": N_("resolution time exceeded"),
+    "fdd_fault": N_("another fault found"),
+    "fdd_suppressed": N_("downstream symptom suppressed"),
+    "fdd_suppression_cleared": N_("suppressed symptom cleared"),
+    "fdd_suppression_lifted": N_("suppression lifted"),
+    "storm_folded": N_("alarm folded into the storm incident"),
 }
 SOURCE_LABELS = {
     WorkOrderSource.RULE: N_("Detected automatically"),

@@ -20,7 +20,12 @@ from maintenance.notifications.service import NotificationWorker, NotifyConfig
 from maintenance.shared import sla
 from maintenance.suppliers.service import DEFAULT_WARNING_DAYS, warn_expiring_certificates
 from maintenance.work_orders.models import WorkOrder
-from maintenance.work_orders.service import check_breaches
+from maintenance.work_orders.service import (
+    DEFAULT_ALERT_POLICY,
+    AlertPolicy,
+    check_breaches,
+    verify_fdd_orders,
+)
 from maintenance.work_orders.sla_pauses import PauseCalendar, apply_window_pauses
 
 __all__ = ["MaintenanceWorker"]
@@ -42,8 +47,11 @@ class MaintenanceWorker:
         certificate_check_interval_s: float = 3600.0,
         certificate_warning_days: int = DEFAULT_WARNING_DAYS,
         calendar: PauseCalendar | None = None,
+        alerts: AlertPolicy = DEFAULT_ALERT_POLICY,
     ) -> None:
         self.sessions = sessions
+        #: the FDD verification window (a resolved FDD order is verified from the data after it)
+        self.alerts = alerts
         #: declared maintenance windows; they pause the SLA clocks of the orders they cover
         self.calendar = calendar
         self.policy = policy
@@ -74,6 +82,8 @@ class MaintenanceWorker:
             found = check_breaches(session, now=now, policy=self.policy, paused=paused)
             for order_id, what in found:
                 log.info("work order %d: %s", order_id, what)
+            for order_id in verify_fdd_orders(session, now=now, alerts=self.alerts):
+                log.info("work order %d: verified from the data", order_id)
         self._check_certificates()
         self.notifications.run_once()
 

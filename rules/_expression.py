@@ -6,7 +6,9 @@
         < min(mean(return_air_temperature, 5m) - eps_rat, outdoor_air_temperature - eps_oat)
 
 What it has: numbers; names (a point, read as its latest value, or a parameter of the rule);
-``mean(point, 5m)`` (the rolling mean of the point's readings within the window); ``min``,
+``mean(point, 5m)`` (the rolling mean of the point's readings within the window);
+``changes(state, 1h)`` (how many times the G36 operating state changed within the window, for
+FC4's hunting check; ``state`` is the only thing it counts); ``min``,
 ``max`` (two or more arguments) and ``abs``; ``+ - * /`` and unary ``-``; comparisons
 ``< <= > >= == !=`` (not chained); ``and``, ``or``, ``not``; ``true``, ``false``; parentheses.
 Nothing else: no attribute access, no calls outside the four functions, no Python ``eval``.
@@ -31,13 +33,16 @@ from typing import Any, Literal
 from lark import Lark, Token, Tree
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 
-__all__ = ["Expression", "ExpressionError", "Key", "compile_expression"]
+__all__ = ["STATE_CHANGES", "Expression", "ExpressionError", "Key", "compile_expression"]
 
 Key = tuple[str, float]  # (metric, window in seconds; 0 = the latest value)
 Values = Mapping[Key, float]
 Type = Literal["num", "bool", "duration"]
 
 MAX_WINDOW_S = 86400.0
+#: the metric part of a ``changes(state, W)`` key: not a point, the operating-state history
+STATE_CHANGES = "@state_changes"
+_FUNCTIONS = "mean, changes, min, max, abs"
 MAX_LENGTH = 2000
 
 _GRAMMAR = r"""
@@ -179,10 +184,10 @@ class _Compiler:
         raw = [child for child in tree.children[1:] if child is not None]
         if name == "mean":
             return self._mean(raw, column)
+        if name == "changes":
+            return self._changes(raw, column)
         if name not in ("min", "max", "abs"):
-            raise ExpressionError(
-                f"unknown function {name!r}; functions: mean, min, max, abs", column
-            )
+            raise ExpressionError(f"unknown function {name!r}; functions: {_FUNCTIONS}", column)
         args = [self.compile(child) for child in raw]
         for arg in args:
             self._want(arg, "num", f"{name}()")
@@ -228,6 +233,34 @@ class _Compiler:
         self.refs.add(key)
         self.refs.add((metric, 0.0))  # the latest value says whether the point is fresh
         self.names[name] = metric
+        return _Node("num", lambda v: v[key], column)
+
+    def _changes(self, raw: list[Any], column: int) -> _Node:
+        """``changes(state, W)``: operating-state changes within ``W`` (G36 FC4, hunting).
+
+        Only the operating state is counted: it is what G36 limits (ΔOSmax changes per hour),
+        and counting a point's value changes would count every noisy reading.
+        """
+        usage = "changes() counts operating-state changes: changes(state, 1h)"
+        if len(raw) != 2:
+            raise ExpressionError(f"{usage}; got {len(raw)} arguments", column)
+        what, window = raw
+        if not (
+            isinstance(what, Tree) and what.data == "name" and str(what.children[0]) == "state"
+        ):
+            where = what.meta.column if isinstance(what, Tree) and not what.meta.empty else column
+            raise ExpressionError(f"{usage}; its first argument must be 'state'", where)
+        seconds = self.compile(window)
+        if seconds.type != "duration" or seconds.const is None:
+            raise ExpressionError(
+                "changes()'s window must be a duration like 30m or 1h", seconds.column
+            )
+        if not 0 < seconds.const <= MAX_WINDOW_S:
+            raise ExpressionError(
+                "changes()'s window must be above 0 and at most 1d", seconds.column
+            )
+        key: Key = (STATE_CHANGES, seconds.const)
+        self.refs.add(key)
         return _Node("num", lambda v: v[key], column)
 
     # -- operators ------------------------------------------------------------------------------

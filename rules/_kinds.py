@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any, ClassVar, Generic, TypeVar
 
 from facility.core.types import Reading
+from rules._expression import STATE_CHANGES
 from rules.model import (
     BaselineRule,
     CompositeRule,
@@ -33,7 +34,7 @@ from rules.model import (
     fingerprint,
     matcher,
 )
-from rules.points import operating_state
+from rules.points import state_classifier
 from rules.schedule import zone
 
 __all__ = ["Evaluator", "Transition", "human", "make_evaluator"]
@@ -577,9 +578,23 @@ class _ExpressionState(_Debounce):
     os: str = ""  # the G36 operating state last derived ("" = not known yet)
     os_since: float | None = None
     fan_on_since: float | None = None
+    # for changes(state, W): when the state was last seen change, and since when it has been
+    # known without a gap (a count over a window we did not fully see would be a guess)
+    os_changes: list[float] = field(default_factory=list)
+    os_known_since: float | None = None
+    os_before: str = ""  # the state before the last counted change
 
     def expression_signature(self) -> tuple[Any, ...]:
-        return (*self.signature(), self.os, self.os_since, self.fan_on_since)
+        """What a restart must keep (compared before and after each step: one tuple, no calls)."""
+        return (
+            self.pending_since,
+            self.clear_since,
+            self.firing,
+            self.os,
+            self.os_since,
+            self.fan_on_since,
+            self.os_known_since,
+        )
 
 
 class ExpressionEvaluator(Evaluator[ExpressionRule, _ExpressionState]):
@@ -606,10 +621,28 @@ class ExpressionEvaluator(Evaluator[ExpressionRule, _ExpressionState]):
                 refs |= extra.refs
         self.refs = sorted(refs)
         self.windows: dict[str, float] = {}  # metric -> longest window, seconds
+        self.changes_window_s = 0.0  # the longest changes(state, W) window, 0 = not used
         for metric, window_s in self.refs:
-            if window_s:
+            if metric == STATE_CHANGES:
+                self.changes_window_s = max(self.changes_window_s, window_s)
+            elif window_s:
                 self.windows[metric] = max(window_s, self.windows.get(metric, 0.0))
         self.max_age_s = rule.max_age.total_seconds()
+        self.fan_startup_s = rule.fan_startup_delay.total_seconds()
+        self.for_s = rule.for_.total_seconds()
+        self.clear_for_s = rule.clear_for.total_seconds()
+        self.scheduled = rule.schedule is not None
+        limits = rule.operating_state
+        self.classify = state_classifier(
+            min_outdoor_air_damper=limits.min_outdoor_air_damper,
+            damper_tolerance=limits.damper_tolerance,
+            valve_deadband=limits.valve_deadband,
+        )
+        self.mode_delay_s = rule.mode_delay.total_seconds()
+        # the refs split by how they are read, so evaluation does not branch per key
+        self.latest_keys = [key for key in self.refs if not key[1] and key[0] != STATE_CHANGES]
+        self.mean_keys = [key for key in self.refs if key[1] and key[0] != STATE_CHANGES]
+        self.change_keys = [key for key in self.refs if key[0] == STATE_CHANGES]
         self.state_metrics = rule.state_metrics()
         self.fan_metric = rule.metric_of(rule.fan) if rule.fan else None
         self.names = {metric: metric for metric in self.state_metrics}
@@ -622,16 +655,23 @@ class ExpressionEvaluator(Evaluator[ExpressionRule, _ExpressionState]):
 
     # -- the asset's picture --------------------------------------------------------------------
     def _record(self, st: _ExpressionState, metric: str, value: float, ts: float) -> bool:
-        seen = st.values.get(metric)
-        if seen is not None and ts <= seen[1]:
+        values = st.values
+        seen = values.get(metric)
+        if seen is None:
+            values[metric] = [value, ts]
+        elif ts <= seen[1]:
             return False
-        st.values[metric] = [value, ts]
+        else:  # updated in place: one list per point, not one per reading
+            seen[0], seen[1] = value, ts
         window_s = self.windows.get(metric)
         if window_s is not None:
-            samples = st.samples.setdefault(metric, [])
+            samples = st.samples.get(metric)
+            if samples is None:
+                samples = st.samples[metric] = []
             samples.append([ts, value])
+            horizon = ts - window_s
             drop = 0
-            while drop < len(samples) and samples[drop][0] <= ts - window_s:
+            while drop < len(samples) and samples[drop][0] <= horizon:
                 drop += 1
             if drop:
                 del samples[:drop]
@@ -646,69 +686,111 @@ class ExpressionEvaluator(Evaluator[ExpressionRule, _ExpressionState]):
     def _values(self, st: _ExpressionState, ts: float) -> dict[tuple[str, float], float] | None:
         """Every value the expressions need at ``ts``, or None if one is missing or stale."""
         values: dict[tuple[str, float], float] = {}
-        for key in self.refs:
+        latest = st.values
+        max_age_s = self.max_age_s
+        for key in self.latest_keys:
+            entry = latest.get(key[0])
+            if entry is None or ts - entry[1] > max_age_s:
+                return None
+            values[key] = entry[0]
+        for key in self.mean_keys:
             metric, window_s = key
-            if not window_s:
-                latest = self._fresh(st, metric, ts)
-                if latest is None:
-                    return None
-                values[key] = latest
-                continue
+            horizon = ts - window_s
             total, count = 0.0, 0
             for sample_ts, sample in reversed(st.samples.get(metric, ())):
-                if sample_ts <= ts - window_s:
+                if sample_ts <= horizon:
                     break
                 total += sample
                 count += 1
             if not count:
                 return None
             values[key] = total / count
+        for key in self.change_keys:
+            window_s = key[1]
+            known = st.os_known_since
+            if known is None or ts - known < window_s:
+                return None  # the window is not fully seen yet: a count would be a guess
+            horizon = ts - window_s
+            values[key] = float(sum(1 for at in st.os_changes if at > horizon))
         return values
 
     def _gate(self, st: _ExpressionState, ts: float) -> bool | None:
         """False: the rule does not apply now; None: suspended or unknown; True: evaluate."""
         rule = self.rule
         applies: bool | None = True
+        latest = st.values
+        max_age_s = self.max_age_s
         if self.fan_metric is not None:
-            fan = self._fresh(st, self.fan_metric, ts)
-            if fan is None:
+            entry = latest.get(self.fan_metric)
+            if entry is None or ts - entry[1] > max_age_s:
                 applies = None
-            elif fan < 0.5:
+            elif entry[0] < 0.5:
                 st.fan_on_since = None
                 applies = False
             else:
                 if st.fan_on_since is None:
                     st.fan_on_since = ts
-                if ts - st.fan_on_since < rule.fan_startup_delay.total_seconds():
+                if ts - st.fan_on_since < self.fan_startup_s:
                     applies = None
-        if rule.states:
-            commands = [self._fresh(st, metric, ts) for metric in self.state_metrics]
-            if any(command is None for command in commands):
-                return False if applies is False else None
-            limits = rule.operating_state
-            heating, cooling, damper = commands
-            assert heating is not None
-            assert cooling is not None
-            assert damper is not None
-            state = operating_state(
-                heating,
-                cooling,
-                damper,
-                min_outdoor_air_damper=limits.min_outdoor_air_damper,
-                damper_tolerance=limits.damper_tolerance,
-                valve_deadband=limits.valve_deadband,
-            )
+        if self.state_metrics:
+            heating_entry = latest.get(self.state_metrics[0])
+            cooling_entry = latest.get(self.state_metrics[1])
+            damper_entry = latest.get(self.state_metrics[2])
+            if (
+                heating_entry is None
+                or cooling_entry is None
+                or damper_entry is None
+                or ts - heating_entry[1] > max_age_s
+                or ts - cooling_entry[1] > max_age_s
+                or ts - damper_entry[1] > max_age_s
+            ):
+                st.os_known_since = None
+                if rule.states:
+                    return False if applies is False else None
+                return applies
+            state = self.classify(heating_entry[0], cooling_entry[0], damper_entry[0])
+            if st.os_known_since is None:
+                st.os_known_since = ts
             if state != st.os:
+                if st.os and self.changes_window_s:
+                    self._count_change(st, state, ts)
                 st.os, st.os_since = state, ts
-            if applies is False or state not in rule.states:
-                return False
-            assert st.os_since is not None
-            if ts - st.os_since < rule.mode_delay.total_seconds():
-                return None
+            if rule.states:
+                if applies is False or state not in rule.states:
+                    return False
+                assert st.os_since is not None
+                if ts - st.os_since < self.mode_delay_s:
+                    return None
         return applies
 
+    def _count_change(self, st: _ExpressionState, state: str, ts: float) -> None:
+        """Record a change of operating state at ``ts`` for ``changes(state, W)``.
+
+        The commands of one instant arrive one reading at a time, so between them the state
+        can pass through others (heating valve shut before the damper opens): at one instant,
+        the state counts as changed once, and not at all if it ends where it started.
+        """
+        changes = st.os_changes
+        if changes and changes[-1] == ts:
+            if state == st.os_before:
+                changes.pop()
+            return
+        st.os_before = st.os
+        changes.append(ts)
+        horizon = ts - self.changes_window_s
+        drop = 0
+        while drop < len(changes) and changes[drop] <= horizon:
+            drop += 1
+        if drop:
+            del changes[:drop]
+
     def on_reading(self, reading: Reading, ts: float, asset: str) -> Transition | None:
-        st = self.state(asset)
+        # the hot path of the FDD library: every reading of every point meets several rules,
+        # so this avoids re-reading the rule's timedeltas and building signature tuples
+        st = self.states.get(asset)
+        if st is None:
+            st = self.states[asset] = _ExpressionState()
+        self.touched.add(asset)
         if not self._record(st, reading.metric, reading.value, ts):
             return None
         if st.last_ts is not None and ts < st.last_ts:
@@ -723,8 +805,7 @@ class ExpressionEvaluator(Evaluator[ExpressionRule, _ExpressionState]):
         return self._transition(st, reading, ts, asset, change)
 
     def _step(self, st: _ExpressionState, ts: float) -> bool | None:
-        rule = self.rule
-        if not self.active(ts):
+        if self.scheduled and not self.active(ts):
             return False if st.off_schedule() else None
         gate = self._gate(st, ts)
         holds: bool | None
@@ -745,9 +826,10 @@ class ExpressionEvaluator(Evaluator[ExpressionRule, _ExpressionState]):
         if holds is None or cleared is None:
             st.pending_since = st.clear_since = None  # unknown: no fire, no clear, no credit
             return None
-        return st.step(
-            holds, cleared, ts, rule.for_.total_seconds(), rule.clear_for.total_seconds()
-        )
+        if not holds and not st.firing and st.pending_since is None:
+            st.clear_since = None
+            return None  # what _Debounce.step does here, without the call
+        return st.step(holds, cleared, ts, self.for_s, self.clear_for_s)
 
     def _transition(
         self, st: _ExpressionState, reading: Reading, ts: float, asset: str, change: bool

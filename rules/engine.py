@@ -55,6 +55,7 @@ AssetResolver = Callable[[str], "str | Mapping[str, str] | None"]
 """
 
 _EMPTY: Mapping[str, str] = {}
+MAX_SELECTED_CACHE = 100_000  # (metric, device, asset) keys; cleared when full
 
 
 @dataclass(slots=True)
@@ -123,6 +124,7 @@ class RuleEngine:
         self.rule_file = rule_file
         self.evaluators = evaluators
         self._index: dict[str, _MetricIndex] = {}
+        self._selected_cache: dict[tuple[str, str, str], list[Evaluator[Any, Any]]] = {}
         self._offline: list[OfflineEvaluator] = []
         self._stale: list[StaleEvaluator] = []
         for evaluator in evaluators.values():
@@ -224,18 +226,14 @@ class RuleEngine:
         if not exact and not index.scan and not index.by_asset:
             return
         asset, attributes = self._resolve(device)
-        candidates: list[Evaluator[Any, Any]] = []
-        if exact:
-            candidates += exact
-        if index.scan:
-            candidates += index.scan
-        if index.by_asset:
-            candidates += index.by_asset.get(asset, ())
-        for evaluator in candidates:
-            if evaluator.match_device is not None and not evaluator.match_device(device):
-                continue
-            if evaluator.match_asset is not None and not evaluator.match_asset(asset):
-                continue
+        key = (reading.metric, device, asset)
+        selected = self._selected_cache.get(key)
+        if selected is None:
+            selected = self._select(index, exact, device, asset)
+            if len(self._selected_cache) >= MAX_SELECTED_CACHE:
+                self._selected_cache.clear()
+            self._selected_cache[key] = selected
+        for evaluator in selected:
             if evaluator.needs_attributes and not evaluator.rule.select.matches_attributes(
                 dict(attributes)
             ):
@@ -243,6 +241,32 @@ class RuleEngine:
             transition = evaluator.on_reading(reading, ts, asset)
             if transition is not None:
                 out.append(transition)
+
+    @staticmethod
+    def _select(
+        index: _MetricIndex,
+        exact: list[Evaluator[Any, Any]] | None,
+        device: str,
+        asset: str,
+    ) -> list[Evaluator[Any, Any]]:
+        """The evaluators of one (metric, device, asset) whose device and asset globs match.
+
+        Cached per key by :meth:`_process_one` (the globs depend on nothing else); attribute
+        selectors are still checked per reading, since a registry can change attributes.
+        """
+        candidates: list[Evaluator[Any, Any]] = []
+        if exact:
+            candidates += exact
+        if index.scan:
+            candidates += index.scan
+        if index.by_asset:
+            candidates += index.by_asset.get(asset, ())
+        return [
+            evaluator
+            for evaluator in candidates
+            if (evaluator.match_device is None or evaluator.match_device(device))
+            and (evaluator.match_asset is None or evaluator.match_asset(asset))
+        ]
 
     def _heard(self, device: str, ts: float, value: float | None, out: list[Transition]) -> None:
         for evaluator in self._offline:

@@ -39,7 +39,7 @@ from pydantic import (
 from pydantic.json_schema import WithJsonSchema
 
 from facility.core.types import Severity
-from rules._expression import Expression, ExpressionError, compile_expression
+from rules._expression import STATE_CHANGES, Expression, ExpressionError, compile_expression
 from rules.points import (
     AHU_POINTS,
     BOOLEAN_POINTS,
@@ -521,15 +521,22 @@ class ExpressionRule(_Debounced):
         )
 
     def state_metrics(self) -> list[str]:
-        """The command metrics the operating state is derived from (when ``states`` is set)."""
-        return [self.metric_of(name) for name in STATE_POINTS] if self.states else []
+        """The command metrics the operating state is derived from (``states`` or ``changes``)."""
+        fields: tuple[Literal["condition", "clear", "value"], ...] = ("condition", "clear", "value")
+        counts = any(
+            metric == STATE_CHANGES
+            for field in fields
+            if (expression := self.compiled(field)) is not None
+            for metric, _ in expression.refs
+        )
+        return [self.metric_of(name) for name in STATE_POINTS] if self.states or counts else []
 
     def metrics(self) -> list[str]:
         found: set[str] = set(self.state_metrics())
         for field in ("condition", "clear", "value"):
             expression = self.compiled(field)
             if expression is not None:
-                found.update(metric for metric, _ in expression.refs)
+                found.update(metric for metric, _ in expression.refs if metric != STATE_CHANGES)
         if self.fan is not None:
             found.add(self.metric_of(self.fan))
         return sorted(found)

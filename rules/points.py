@@ -19,6 +19,7 @@ OS5   anything else (e.g. heating and cooling)     -          -          -
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Literal
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "STATE_POINTS",
     "OperatingState",
     "operating_state",
+    "state_classifier",
 ]
 
 #: point name -> unit (the canonical AHU point set; see docs/fdd.md)
@@ -49,6 +51,11 @@ AHU_POINTS: dict[str, str] = {
     "duct_static_pressure": "Pa",
     "duct_static_pressure_setpoint": "Pa",
     "occupancy": "bool",
+    # where present (G36 FC6, FC14, FC15): airflow, its minimum outdoor-air share, coil leaving air
+    "supply_airflow": "m3/h",
+    "minimum_outdoor_airflow_setpoint": "m3/h",
+    "heating_coil_leaving_air_temperature": "degC",
+    "cooling_coil_leaving_air_temperature": "degC",
 }
 
 #: metrics read as true/false in an expression (``value >= 0.5``)
@@ -64,6 +71,37 @@ OPERATING_STATES: tuple[OperatingState, ...] = ("OS1", "OS2", "OS3", "OS4", "OS5
 STATE_POINTS = ("heating_valve", "cooling_valve", "outdoor_air_damper")
 
 
+def state_classifier(
+    *, min_outdoor_air_damper: float, damper_tolerance: float, valve_deadband: float
+) -> Callable[[float, float, float], OperatingState]:
+    """``(heating %, cooling %, outdoor damper %) -> OS`` for one set of limits.
+
+    The limits are bound once, so the rules engine (which derives the state on every reading
+    of a state-gated rule) pays three comparisons, not a keyword call.
+    """
+    at_minimum_limit = min_outdoor_air_damper + damper_tolerance
+    fully_open_limit = 100.0 - damper_tolerance
+
+    def classify(
+        heating_valve: float, cooling_valve: float, outdoor_air_damper: float
+    ) -> OperatingState:
+        heating = heating_valve > valve_deadband
+        cooling = cooling_valve > valve_deadband
+        at_minimum = outdoor_air_damper <= at_minimum_limit
+        if heating and not cooling and at_minimum:
+            return "OS1"
+        if not heating and not cooling:
+            return "OS2"
+        if cooling and not heating:
+            if outdoor_air_damper >= fully_open_limit:
+                return "OS3"
+            if at_minimum:
+                return "OS4"
+        return "OS5"
+
+    return classify
+
+
 def operating_state(
     heating_valve: float,
     cooling_valve: float,
@@ -74,16 +112,9 @@ def operating_state(
     valve_deadband: float,
 ) -> OperatingState:
     """The G36 operating state of the commands (percent open); see the module docstring."""
-    heating = heating_valve > valve_deadband
-    cooling = cooling_valve > valve_deadband
-    at_minimum = outdoor_air_damper <= min_outdoor_air_damper + damper_tolerance
-    if heating and not cooling and at_minimum:
-        return "OS1"
-    if not heating and not cooling:
-        return "OS2"
-    if cooling and not heating:
-        if outdoor_air_damper >= 100.0 - damper_tolerance:
-            return "OS3"
-        if at_minimum:
-            return "OS4"
-    return "OS5"
+    classify = state_classifier(
+        min_outdoor_air_damper=min_outdoor_air_damper,
+        damper_tolerance=damper_tolerance,
+        valve_deadband=valve_deadband,
+    )
+    return classify(heating_valve, cooling_valve, outdoor_air_damper)

@@ -234,6 +234,8 @@ AHU_FAULTS = frozenset(
         "mat_sensor_bias",
         "fan_capacity_loss",
         "simultaneous_heating_cooling",
+        "hunting",
+        "oa_damper_slipped",
     }
 )
 
@@ -270,7 +272,20 @@ class AirHandler(DeviceModel):
     (leak %: 40), ``cooling_valve_stuck`` (position %: 0), ``heating_valve_leak`` (leak %: 30),
     ``sat_sensor_bias`` / ``mat_sensor_bias`` (K: +4), ``fan_capacity_loss`` (share of the
     pressure the fan still makes: 0.5), ``simultaneous_heating_cooling`` (the heating valve is
-    commanded to a fixed %: 40, and cooling fights it).
+    commanded to a fixed %: 40, and cooling fights it), ``hunting`` (the supply-air loop's gain
+    multiplied: 12, an over-tuned loop that swings between heating, economizer and cooling),
+    ``oa_damper_slipped`` (the damper's linkage slipped and the blade sits that many % further
+    open than commanded: 40, so far too much outdoor air at minimum position).
+
+    Air path (blow-through): mixed air, supply fan (``fan_heat``), heating coil, cooling coil,
+    duct; the coils' leaving-air temperatures are reported, so the heating coil enters at mixed
+    air plus fan heat and the cooling coil at the heating coil's leaving air. Supply airflow is
+    ``design_airflow`` at full speed (less with a fan that has lost capacity), and the minimum
+    outdoor airflow set-point is ``min_outdoor_air`` % of the airflow at the duct-static set-point.
+
+    ``effective`` says, after each step, whether an active fault changed what the unit does
+    this minute (an actuator away from its command, a sensor off, the fan short of pressure, a
+    loop hunting); the benchmark uses it to tell days on which a fault could be seen at all.
     """
 
     FAULTS: ClassVar[frozenset[str]] = AHU_FAULTS
@@ -288,6 +303,7 @@ class AirHandler(DeviceModel):
     cooling_effectiveness: float = 0.9
     chilled_water: float = 7.0
     temperature_noise: float = 0.05
+    design_airflow: float = 10000.0  # m3/h at full fan speed
     # state
     fan_speed: float = -1.0  # -1: not started yet (unscheduled units start at steady state)
     trim: float = 0.0
@@ -296,6 +312,10 @@ class AirHandler(DeviceModel):
     damper: float = 20.0
     mixed: float = 20.0
     plenum: float = 22.0
+    heating_leaving: float = 20.0
+    cooling_leaving: float = 20.0
+    effective: bool = False
+    _noise: random.Random | None = field(default=None, repr=False, compare=False)
 
     def _setpoint(self, outdoor: float) -> float:
         if not self.scheduled:
@@ -376,9 +396,10 @@ class AirHandler(DeviceModel):
             self.fan_speed = _clamp(self.fan_speed, 15.0, 100.0)
             # supply air: feed-forward plus integral trim on the measured supply air
             measured = self.supply + sat_bias
-            self.trim = _clamp(
-                self.trim + min(3.0 * dt / 60.0, 30.0) * (measured - setpoint), -300.0, 300.0
-            )
+            loop_gain = min(3.0 * dt / 60.0, 30.0)
+            if "hunting" in faults:
+                loop_gain *= self._magnitude("hunting", 12.0)
+            self.trim = _clamp(self.trim + loop_gain * (measured - setpoint), -300.0, 300.0)
             signal = _clamp(
                 self._feed_forward(setpoint, outdoor, ret_true, economize) + self.trim,
                 -100.0,
@@ -396,6 +417,8 @@ class AirHandler(DeviceModel):
         self.heating = _relax(self.heating, heating_cmd, dt, 30.0)
         self.cooling = _relax(self.cooling, cooling_cmd, dt, 30.0)
         damper = self.damper
+        if "oa_damper_slipped" in faults:
+            damper = _clamp(damper + self._magnitude("oa_damper_slipped", 40.0), 0.0, 100.0)
         if "oa_damper_stuck" in faults:
             damper = self._magnitude("oa_damper_stuck", 0.0)
         heating = self.heating
@@ -419,11 +442,15 @@ class AirHandler(DeviceModel):
             target = warmed - self.cooling_effectiveness * cooling / 100.0 * max(
                 0.0, warmed - self.chilled_water
             )
+            self.heating_leaving = _relax(self.heating_leaving, warmed, dt, 60.0)
+            self.cooling_leaving = _relax(self.cooling_leaving, target, dt, 60.0)
             tau = self.failure_tau_s if "cooling_failure" in faults else 90.0
             pressure = 400.0 * capacity * (self.fan_speed / 100.0) ** 2
         else:
             self.mixed = _relax(self.mixed, ret_true, dt, 1800.0)
             target, tau, pressure = ret_true, 1800.0, 0.0
+            self.heating_leaving = _relax(self.heating_leaving, ret_true, dt, 1800.0)
+            self.cooling_leaving = _relax(self.cooling_leaving, ret_true, dt, 1800.0)
         self.supply = _relax(self.supply, target, dt, tau)
 
         clog = self.faults.get("filter_clog")
@@ -433,7 +460,25 @@ class AirHandler(DeviceModel):
         else:
             self.filter_dp += 3.0 * dt / DAY_S
 
+        self.effective = (
+            running
+            and bool(faults)
+            and self._acts(
+                faults, heating_cmd, cooling_cmd, damper_cmd, heating, cooling, damper, pressure
+            )
+        )
         noise = self.temperature_noise
+        if self._noise is None:
+            # the points added for FC6/FC14/FC15 draw their noise from their own generator,
+            # seeded from the run's without consuming it, so the values every other device
+            # and point draw (and the tests and scenarios built on them) stay as they were
+            # (from the Mersenne state's integers: ``hash`` of the whole state tuple is not
+            # stable across processes, because ``hash(None)`` is the object's address on 3.11)
+            self._noise = random.Random(",".join(map(str, rng.getstate()[1][:16])))
+        extra = self._noise
+        airflow = self.design_airflow * self.fan_speed / 100.0 * math.sqrt(capacity)
+        minimum_oa = self.design_airflow * math.sqrt(self.duct_static_setpoint / 400.0)
+        minimum_oa *= self.min_outdoor_air / 100.0
         sat = round(self.supply + sat_bias + rng.gauss(0, noise), 2)
         rat = round(ret_true + rng.gauss(0, 2 * noise), 2)
         fan_on = 1.0 if running else 0.0
@@ -459,7 +504,39 @@ class AirHandler(DeviceModel):
             "duct_static_pressure": round(max(0.0, pressure + rng.gauss(0, 2.0)), 1),
             "duct_static_pressure_setpoint": self.duct_static_setpoint if running else 0.0,
             "occupancy": 1.0 if clock.occupied else 0.0,
+            "supply_airflow": round(max(0.0, airflow * (1.0 + extra.gauss(0, 0.02))), 0),
+            "minimum_outdoor_airflow_setpoint": round(minimum_oa, 0) if running else 0.0,
+            "heating_coil_leaving_air_temperature": round(
+                self.heating_leaving + extra.gauss(0, noise), 2
+            ),
+            "cooling_coil_leaving_air_temperature": round(
+                self.cooling_leaving + extra.gauss(0, noise), 2
+            ),
         }
+
+    def _acts(
+        self,
+        faults: dict[str, ActiveFault],
+        heating_cmd: float,
+        cooling_cmd: float,
+        damper_cmd: float,
+        heating: float,
+        cooling: float,
+        damper: float,
+        pressure: float,
+    ) -> bool:
+        """Whether the active faults change the unit's behaviour now (see ``effective``)."""
+        if faults.keys() & {"sat_sensor_bias", "mat_sensor_bias", "hunting", "cooling_failure"}:
+            return True
+        if "fan_capacity_loss" in faults and pressure < self.duct_static_setpoint - 25.0:
+            return True
+        if "simultaneous_heating_cooling" in faults and cooling_cmd > 1.0:
+            return True
+        return (
+            abs(heating - heating_cmd) > 5.0
+            or abs(cooling - cooling_cmd) > 5.0
+            or abs(damper - damper_cmd) > 5.0
+        )
 
 
 @dataclass

@@ -21,6 +21,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from console import _data as data
+from console._diagnosis import diagnosis_view
 from console._forms import (
     CSRF_MESSAGE,
     FormError,
@@ -37,6 +38,7 @@ from console._render import (
     actor_of,
     context_of,
     forbidden,
+    language_of,
     login_redirect,
     not_found,
     render,
@@ -223,6 +225,7 @@ async def _draw_order(
         may_record="resolve" in actions,
         missing=missing_items(order),
         photos={a.id: a.filename for a in order.attachments},
+        diagnosis=diagnosis_view(order, language_of(request)),
         item_problem=problems.get("item_problem"),
         resolve_refused=problems.get("resolve_refused", False),
         notice=NOTICES.get(request.query_params.get("notice", "")),

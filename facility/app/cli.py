@@ -85,6 +85,10 @@ _LAZY_APPS: dict[str, tuple[Any, str]] = {
         lambda: _attr("maintenance.assets.devices_cli", "devices_app"),
         "Devices: list them, admit quarantined ones to an asset.",
     ),
+    "bacnet": (
+        lambda: _attr("gateway.connectors.cli", "bacnet_app"),
+        "BACnet/IP: discover devices and draft a connector config.",
+    ),
     "readings": (
         lambda: _attr("gateway.trends.cli", "readings_app"),
         "Readings: convert and import BMS trend-log CSV files.",
@@ -92,10 +96,6 @@ _LAZY_APPS: dict[str, tuple[Any, str]] = {
     "bridge": (
         lambda: _attr("gateway.bridge.cli", "bridge_app"),
         "Edge bridge: poll field-bus connectors and publish to a central MQTT broker.",
-    ),
-    "bacnet": (
-        lambda: _attr("gateway.connectors.cli", "bacnet_app"),
-        "BACnet/IP: discover devices and draft a connector config.",
     ),
     "actions": (
         lambda: _attr("maintenance.review.actions_cli", "actions_app"),
@@ -408,10 +408,19 @@ def gateway_decode(
 
 # -- rules -----------------------------------------------------------------------------------
 @rules_app.command("check")
-def rules_check(file: Annotated[Path, typer.Argument(help="Rules YAML file.")]) -> None:
+def rules_check(
+    file: Annotated[Path, typer.Argument(help="Rules YAML file.")],
+    points: Annotated[
+        Path | None,
+        typer.Option(
+            help="Points file (one metric per line, or YAML mapping each asset to its metrics): "
+            "say which rules each asset can run and which points the others miss."
+        ),
+    ] = None,
+) -> None:
     """Validate a rules file; every error names the rule, the field and the line. Exit 1 on error.
 
-    Example: facility rules check rules/examples/office.yaml
+    Example: facility rules check rules/library/ahu-g36.yaml --points ahu-1-points.txt
     """
     from rules.loader import check_rules
 
@@ -425,6 +434,25 @@ def rules_check(file: Annotated[Path, typer.Argument(help="Rules YAML file.")]) 
     if errors or parsed is None:
         raise typer.Exit(1)
     err.print(f"[green]✓[/] {file}: {len(parsed.rules)} rules OK")
+    if points is not None:
+        _print_coverage(parsed, points)
+
+
+def _print_coverage(parsed: Any, points: Path) -> None:
+    """Per asset of the points file: the rules it can run, and what the others miss."""
+    from rules.coverage import coverage, parse_points
+
+    try:
+        text = points.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise FacilityError(f"cannot read {points}: {exc}") from exc
+    for found in coverage(parsed, parse_points(text)):
+        total = len(found.runs) + len(found.skips)
+        print(f"{found.asset}: {len(found.runs)} of {total} rules can run")
+        for name in found.runs:
+            print(f"  runs   {name}")
+        for name, missing in found.skips.items():
+            print(f"  skips  {name} (needs {', '.join(missing)})")
 
 
 @rules_app.command("replay")

@@ -51,9 +51,10 @@ from maintenance.pm.service import run_pm_scheduler
 from maintenance.shared.db import connect, upgrade
 from maintenance.sites.models import Site
 from maintenance.sites.service import update_site
-from maintenance.work_orders.service import alert_evidence, apply_alert
+from maintenance.work_orders.service import AlertPolicy, alert_evidence, apply_alert
 from maintenance.worker import MaintenanceWorker
 from rules import DEFAULT_RULES
+from rules.diagnoses import default_catalogue
 from rules.engine import RuleEngine
 from rules.loader import load_rules
 from rules.model import RuleFile
@@ -250,8 +251,18 @@ class Stack:
         # SLA checks and notifications
         # declared maintenance windows (the rules file's, live on reload) pause SLA clocks
         calendar = WindowCalendar(lambda: self.engine.lifecycle.windows, self._registry_place)
+        # how alerts fold: FDD faults into one order per asset, storms into one incident
+        self.alert_policy = AlertPolicy(
+            catalogue=default_catalogue(),  # loaded (and validated) at start, not at 3 a.m.
+            fdd_window_s=settings.fdd_window_s,
+            storm_threshold=settings.alert_storm_threshold,
+            storm_window_s=settings.alert_storm_window_s,
+        )
         self.maintenance = MaintenanceWorker(
-            self.sessions, notify=notify_config(settings), calendar=calendar
+            self.sessions,
+            notify=notify_config(settings),
+            calendar=calendar,
+            alerts=self.alert_policy,
         )
         self._pm_thread = threading.Thread(target=self._pm_loop, name="pm-scheduler", daemon=True)
 
@@ -428,7 +439,9 @@ class Stack:
                 alert, condition=self._condition(alert.rule), readings=self.readings
             )
             with self.sessions() as session:
-                outcome = apply_alert(session, alert=alert, evidence=evidence)
+                outcome = apply_alert(
+                    session, alert=alert, evidence=evidence, alerts=self.alert_policy
+                )
             log.info("alert → work order %s (%s)", outcome.work_order_id, outcome.action)
 
     def _condition(self, rule_name: str) -> dict[str, object] | None:

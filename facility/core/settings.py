@@ -161,6 +161,18 @@ class Settings(BaseSettings):
     pm_interval_s: float = Field(
         default=300.0, ge=0, le=86400, description="PM scheduler pass period in serve/demo; 0 = off"
     )
+    fdd_window_s: float = Field(
+        default=86400.0,
+        gt=0,
+        le=90 * 86400,
+        description="a fault condition within this time of an FDD order's repair reopens it",
+    )
+    alert_storm_threshold: int = Field(
+        default=20, ge=0, le=1_000_000, description="new orders per window from one rule; 0 = off"
+    )
+    alert_storm_window_s: float = Field(
+        default=60.0, gt=0, le=3600, description="more orders than the threshold in it: a storm"
+    )
 
     webhook_url: str | None = Field(
         default=None, description="POST signed JSON work-order events here"

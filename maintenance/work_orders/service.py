@@ -29,7 +29,13 @@ from prometheus_client import Counter
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import InstrumentedAttribute, Session, object_session, selectinload
 
-from facility.core.errors import Forbidden, InvalidTransition, WorkOrderError, WorkOrderNotFound
+from facility.core.errors import (
+    FacilityError,
+    Forbidden,
+    InvalidTransition,
+    WorkOrderError,
+    WorkOrderNotFound,
+)
 from facility.core.types import Alert, AlertState, Reading, ReadingStore, Severity
 from maintenance.assets.models import Asset
 from maintenance.assets.register import ensure_asset
@@ -38,6 +44,7 @@ from maintenance.people.models import User
 from maintenance.shared import sla
 from maintenance.shared.actors import Actor
 from maintenance.shared.vocabulary import Priority, Role
+from maintenance.work_orders import fdd, storms
 from maintenance.work_orders.asset_repairs import follow_work_order
 from maintenance.work_orders.dispatch import choose_assignee
 from maintenance.work_orders.events import (
@@ -56,11 +63,14 @@ from maintenance.work_orders.models import (
     WorkOrderStatus,
     WorkOrderType,
 )
+from rules.diagnoses import Diagnosis, DiagnosisCatalogue, default_catalogue
 
 __all__ = [
     "ACTIONS",
+    "DEFAULT_ALERT_POLICY",
     "WORK_ORDERS_CREATED",
     "AlertOutcome",
+    "AlertPolicy",
     "alert_evidence",
     "allowed_actions",
     "apply_alert",
@@ -73,6 +83,7 @@ __all__ = [
     "record_event",
     "team_of",
     "transition",
+    "verify_fdd_orders",
     "visible_to",
 ]
 
@@ -80,6 +91,11 @@ log = logging.getLogger(__name__)
 
 WORK_ORDERS_CREATED = Counter(
     "facility_work_orders_created", "Work orders created", labelnames=["source"]
+)
+FDD_ALERTS = Counter(
+    "facility_work_orders_fdd_alerts",
+    "Diagnosed fault-detection alerts by what they did to the asset's one FDD order",
+    labelnames=["outcome"],
 )
 
 SEVERITY_PRIORITY = {
@@ -334,13 +350,48 @@ def _copy_checklists(session: Session, order: WorkOrder) -> None:
 class AlertOutcome:
     """What an alert did to the work orders.
 
-    ``action`` is ``created``, ``folded`` (into the open order), ``reopened`` (the fault came
-    back after the repair), ``resolved``, ``closed`` (the rule has ``auto_resolve`` and nobody
-    had started) or ``ignored``.
+    ``action`` is ``created``, ``folded`` (into the open order: the rule's, the asset's FDD order
+    or the rule's storm incident), ``reopened`` (the fault came back after the repair),
+    ``suppressed`` (a downstream FDD symptom recorded on the upstream asset's open order),
+    ``resolved``, ``closed`` (the rule has ``auto_resolve`` and nobody had started) or
+    ``ignored``.
     """
 
     action: str
     work_order_id: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class AlertPolicy:
+    """How alerts fold into orders (``FACILITY_FDD_*`` and ``FACILITY_ALERT_STORM_*``).
+
+    ``fdd_window_s``: after an FDD order is resolved, a fault condition firing on the asset
+    within this time means the repair did not hold (the order is reopened); later, the repair
+    is taken as verified by the data and the new fault gets a new order. While the order is
+    being worked every fault condition of the asset folds into it, however long that takes.
+    ``storm_threshold``: more than this many new orders from one rule within
+    ``storm_window_s`` fold the rule's further alerts into one incident order (0 = off).
+    ``catalogue``: the diagnosis catalogue; None = the shipped one (``rules/diagnoses``).
+    """
+
+    fdd_window_s: float = 24 * 3600.0
+    storm_threshold: int = 20
+    storm_window_s: float = 60.0
+    catalogue: DiagnosisCatalogue | None = None
+
+    def __post_init__(self) -> None:
+        if not (self.fdd_window_s > 0 and math.isfinite(self.fdd_window_s)):
+            raise ValueError(f"fdd_window_s must be a positive number, not {self.fdd_window_s!r}")
+        if self.storm_threshold < 0:
+            raise ValueError(f"storm_threshold must be 0 (off) or more, not {self.storm_threshold}")
+        if not (self.storm_window_s > 0 and math.isfinite(self.storm_window_s)):
+            raise ValueError(f"storm_window_s must be positive, not {self.storm_window_s!r}")
+
+    def diagnoses(self) -> DiagnosisCatalogue:
+        return self.catalogue if self.catalogue is not None else default_catalogue()
+
+
+DEFAULT_ALERT_POLICY = AlertPolicy()
 
 
 def alert_evidence(
@@ -384,6 +435,7 @@ def apply_alert(
     now: datetime | None = None,
     policy: sla.SlaPolicy = sla.DEFAULT_POLICY,
     auto_assign: bool = False,
+    alerts: AlertPolicy = DEFAULT_ALERT_POLICY,
 ) -> AlertOutcome:
     """Turn an alert into work: a new order, an event on the open one, or nothing.
 
@@ -392,6 +444,12 @@ def apply_alert(
     again after the repair was resolved or verified reopens the order: the data says the repair
     did not hold. ``auto_assign`` dispatches the new order at once; it is off by default so a
     site without technician skills set up sees new orders wait for a manager.
+
+    A rule the diagnosis catalogue knows (the G36 fault conditions) folds into the asset's one
+    diagnosed FDD order instead, or is suppressed onto the open FDD order of an asset that feeds
+    this one (:mod:`maintenance.work_orders.fdd`); and a rule that opens more orders than
+    ``alerts.storm_threshold`` within a minute folds into its incident order
+    (:mod:`maintenance.work_orders.storms`).
     """
     now = now or datetime.now(UTC)
     if alert.state not in (AlertState.FIRING, AlertState.RESOLVED):
@@ -405,6 +463,21 @@ def apply_alert(
         "alert_ts": alert.ts.isoformat(),
         **(evidence or {}),
     }
+    diagnosis = alerts.diagnoses().for_rule(alert.rule)
+    if diagnosis is not None:
+        item = _Diagnosed(
+            alert=alert,
+            diagnosis=diagnosis,
+            asset=asset,
+            data={**data, "fdd": fdd.proof(alert, diagnosis, data)},
+            now=now,
+            policy=policy,
+            alerts=alerts,
+            auto_assign=auto_assign,
+        )
+        outcome = _apply_fdd(session, item)
+        if outcome is not None:
+            return outcome
     if alert.state is AlertState.RESOLVED:
         order = _open_order_for(session, rule=alert.rule, asset=asset)
         if order is None:
@@ -431,25 +504,19 @@ def apply_alert(
         session.commit()
         return AlertOutcome("resolved", order.id)
 
-    order = WorkOrder(
+    if _open_order_for(session, rule=alert.rule, asset=asset) is None:
+        storm = _fold_into_storm(
+            session, alert=alert, asset=asset, data=data, now=now, policy=policy, alerts=alerts
+        )
+        if storm is not None:
+            return storm
+    order = _rule_order(
+        alert,
+        asset,
         title=(alert.message or f"{alert.rule} on {alert.asset}")[:200],
         description=alert.message,
-        priority=SEVERITY_PRIORITY[alert.severity],
-        source=WorkOrderSource.RULE,
-        order_type=WorkOrderType.CORRECTIVE,
-        rule=alert.rule,
-        device=alert.device,
-        asset_id=asset.id,
-        location=asset.location,
-        created_by="rules",
-        detected_at=alert.ts,
     )
-    order.asset = asset
-    try:
-        with session.begin_nested():
-            session.add(order)
-            session.flush()
-    except IntegrityError:
+    if not _inserted(session, order):
         return _fold(session, alert=alert, data=data, now=now, policy=policy)
     _open_new(
         session,
@@ -469,6 +536,40 @@ def apply_alert(
     return AlertOutcome("created", order.id)
 
 
+def _rule_order(
+    alert: Alert, asset: Asset, *, title: str, description: str, key: str | None = None
+) -> WorkOrder:
+    """An unsaved corrective order for ``alert`` on ``asset``."""
+    order = WorkOrder(
+        title=title,
+        description=description,
+        priority=SEVERITY_PRIORITY[alert.severity],
+        source=WorkOrderSource.RULE,
+        order_type=WorkOrderType.CORRECTIVE,
+        rule=alert.rule,
+        device=alert.device,
+        asset_id=asset.id,
+        location=asset.location,
+        created_by="rules",
+        detected_at=alert.ts,
+        idempotency_key=key,
+    )
+    order.asset = asset
+    return order
+
+
+def _inserted(session: Session, order: WorkOrder) -> bool:
+    """Insert ``order`` in a savepoint; False when a unique index refused it (a racing worker
+    opened the order first), leaving the session usable."""
+    try:
+        with session.begin_nested():
+            session.add(order)
+            session.flush()
+    except IntegrityError:
+        return False
+    return True
+
+
 def _fold(
     session: Session,
     *,
@@ -483,36 +584,482 @@ def _fold(
         session.rollback()
         return apply_alert(session, alert=alert, evidence=data, now=now, policy=policy)
     if existing.status in (S.RESOLVED, S.VERIFIED):
-        previous = existing.status
-        existing.status = S.REOPENED
-        existing.reopen_count += 1
-        existing.fault_returned_at = now
-        existing.resolved_at = existing.verified_at = None
-        existing.updated_at = now
-        record_event(
-            existing,
-            actor="rules",
-            kind="fault_returned",
-            now=now,
-            from_state=previous,
-            to_state=S.REOPENED,
-            note=f"the fault came back after the repair: {alert.message}",
-            data=data,
-        )
-        session.flush()
-        enqueue(
-            session,
-            event="reopened",
-            order=existing,
-            recipients=[f"user:{existing.assignee}", "role:manager"],
-            data={"reason": "fault returned"},
-            now=now,
-        )
+        _reopen_returned(session, order=existing, alert=alert, data=data, now=now)
         session.commit()
         return AlertOutcome("reopened", existing.id)
     record_event(existing, actor="rules", kind="refired", now=now, note=alert.message, data=data)
     session.commit()
     return AlertOutcome("folded", existing.id)
+
+
+def _reopen_returned(
+    session: Session, *, order: WorkOrder, alert: Alert, data: dict[str, Any], now: datetime
+) -> None:
+    """The fault came back after the repair was resolved or verified: reopen, tell people."""
+    previous = order.status
+    order.status = S.REOPENED
+    order.reopen_count += 1
+    order.fault_returned_at = now
+    order.resolved_at = order.verified_at = None
+    order.updated_at = now
+    record_event(
+        order,
+        actor="rules",
+        kind="fault_returned",
+        now=now,
+        from_state=previous,
+        to_state=S.REOPENED,
+        note=f"the fault came back after the repair: {alert.message}",
+        data=data,
+    )
+    session.flush()
+    enqueue(
+        session,
+        event="reopened",
+        order=order,
+        recipients=[f"user:{order.assignee}", "role:manager"],
+        data={"reason": "fault returned"},
+        now=now,
+    )
+
+
+# -- diagnosed FDD orders (one per asset) and feeds suppression -----------------------------------
+def _alert_record(alert: Alert) -> dict[str, Any]:
+    """The alert as JSON, enough to apply it again when a suppression is lifted."""
+    return {
+        "rule": alert.rule,
+        "device": alert.device,
+        "asset": alert.asset,
+        "severity": alert.severity.value,
+        "ts": alert.ts.isoformat(),
+        "value": alert.value,
+        "message": alert.message[:1000],
+    }
+
+
+@dataclass(frozen=True, slots=True)
+class _Diagnosed:
+    """A diagnosed alert on its way to an order, with what each step of the way needs.
+
+    ``data`` is the event data every step records: the alert, its evidence and, under ``fdd``,
+    the proof (:func:`maintenance.work_orders.fdd.proof`)."""
+
+    alert: Alert
+    diagnosis: Diagnosis
+    asset: Asset
+    data: dict[str, Any]
+    now: datetime
+    policy: sla.SlaPolicy
+    alerts: AlertPolicy
+    auto_assign: bool
+
+
+def _apply_fdd(session: Session, item: _Diagnosed, attempt: int = 0) -> AlertOutcome | None:
+    """An alert of a diagnosed rule; None hands a resolved alert back to the per-rule path (an
+    order opened before diagnoses existed)."""
+    if item.alert.state is AlertState.RESOLVED:
+        return _fdd_resolved(session, item)
+    order = fdd.open_fdd_order(session, asset_id=item.asset.id, lock=True)
+    held: int | None = None
+    if order is not None and order.status in (S.RESOLVED, S.VERIFIED):
+        since = order.resolved_at or order.verified_at or order.updated_at
+        if (item.now - since).total_seconds() > item.alerts.fdd_window_s:
+            held = _close_held(
+                session, order=order, now=item.now, window_s=item.alerts.fdd_window_s
+            )
+            order = None
+    if order is not None:
+        return _fold_fdd(session, order, item)
+    outcome = _place_fdd_fault(session, item, attempt)
+    if held is not None:  # whatever became of the new fault, the old order's symptoms go on
+        _lift_suppressions(session, order_id=held, now=item.now, alerts=item.alerts)
+    return outcome
+
+
+def _place_fdd_fault(session: Session, item: _Diagnosed, attempt: int) -> AlertOutcome:
+    """A fault on an asset without an open FDD order: suppressed onto an upstream order, folded
+    into a pre-FDD order or a storm incident, or a new diagnosed order."""
+    alert, asset = item.alert, item.asset
+    for upstream in fdd.upstream_orders(session, asset_id=asset.id):
+        return _suppress(session, upstream, item)
+    if _open_order_for(session, rule=alert.rule, asset=asset) is not None:  # a pre-FDD order
+        return _fold(session, alert=alert, data=item.data, now=item.now, policy=item.policy)
+    storm = _fold_into_storm(
+        session,
+        alert=alert,
+        asset=asset,
+        data=item.data,
+        now=item.now,
+        policy=item.policy,
+        alerts=item.alerts,
+    )
+    if storm is not None:
+        return storm
+    return _open_fdd(session, item, attempt)
+
+
+def _open_fdd(session: Session, item: _Diagnosed, attempt: int) -> AlertOutcome:
+    """The asset's first FDD fault: a new diagnosed order holding the asset's FDD key."""
+    alert, asset, now = item.alert, item.asset, item.now
+    catalogue = item.alerts.diagnoses()
+    order = _rule_order(
+        alert,
+        asset,
+        title=fdd.title_for(asset.code, [alert.rule], catalogue),
+        description=fdd.describe(asset.code, [item.data["fdd"]], catalogue),
+        key=fdd.fdd_key(asset.id),
+    )
+    if not _inserted(session, order):
+        if attempt >= 2:  # refused three times, yet no open order holds the key: a bug
+            raise WorkOrderError(
+                f"the FDD work order of asset {asset.code[:80]!r} could not be stored; retry"
+            )
+        holder = fdd.holder_of_key(session, asset_id=asset.id)
+        if holder is not None and holder.status not in OPEN_STATES:
+            holder.idempotency_key = None  # closed by a path that did not release it
+            session.flush()
+        # a racing worker opened the asset's FDD order (or the rule's order): fold into it
+        outcome = _apply_fdd(session, item, attempt + 1)
+        assert outcome is not None  # a firing alert always has an outcome
+        return outcome
+    _open_new(
+        session,
+        order=order,
+        actor="rules",
+        now=now,
+        policy=item.policy,
+        auto_assign=item.auto_assign,
+        note=alert.message,
+        evidence=item.data,
+    )
+    fdd.add_checklist(order, [alert.rule], catalogue)
+    order_opened_by_rule.publish(OrderOpened(session, order, now))
+    session.commit()
+    WORK_ORDERS_CREATED.labels(source=WorkOrderSource.RULE.value).inc()
+    FDD_ALERTS.labels(outcome="created").inc()
+    log.info("FDD work order %d opened: %s", order.id, order.title)
+    return AlertOutcome("created", order.id)
+
+
+def _fold_fdd(session: Session, order: WorkOrder, item: _Diagnosed) -> AlertOutcome:
+    """Another fault condition (or the same again) on an asset whose FDD order is open."""
+    alert, now = item.alert, item.now
+    before = fdd.fault_rules(order)
+    action = "folded"
+    if order.status in (S.RESOLVED, S.VERIFIED):  # within the window: the repair did not hold
+        _reopen_returned(session, order=order, alert=alert, data=item.data, now=now)
+        action = "reopened"
+    else:
+        kind = "refired" if alert.rule in before else "fdd_fault"
+        record_event(order, actor="rules", kind=kind, now=now, note=alert.message, data=item.data)
+    if alert.rule not in before:
+        catalogue = item.alerts.diagnoses()
+        rules = [*before, alert.rule]
+        order.title = fdd.title_for(item.asset.code, rules, catalogue)
+        order.description = fdd.describe(item.asset.code, fdd.faults_of(order), catalogue)
+        fdd.add_checklist(order, rules, catalogue)
+        priority = SEVERITY_PRIORITY[alert.severity]
+        if priority.value < order.priority.value:  # P1 < P2: the worst fault sets the priority
+            order.priority = priority
+    order.updated_at = now
+    session.commit()
+    FDD_ALERTS.labels(outcome=action).inc()
+    return AlertOutcome(action, order.id)
+
+
+def _fdd_resolved(session: Session, item: _Diagnosed) -> AlertOutcome | None:
+    """A diagnosed fault condition cleared: note it on the order that lists it, or on the
+    upstream order that suppressed it; None when neither knows it."""
+    alert, asset, now = item.alert, item.asset, item.now
+    order = fdd.open_fdd_order(session, asset_id=asset.id, lock=True)
+    if order is not None and alert.rule in fdd.fault_rules(order):
+        record_event(
+            order, actor="rules", kind="alert_resolved", now=now, note=alert.message, data=item.data
+        )
+        session.commit()
+        return AlertOutcome("resolved", order.id)
+    for upstream in fdd.upstream_orders(session, asset_id=asset.id):
+        pending = fdd.pending_suppressions(upstream)
+        if any(
+            p["alert"].get("asset") == asset.code and p["alert"].get("rule") == alert.rule
+            for p in pending
+        ):
+            record_event(
+                upstream,
+                actor="rules",
+                kind="fdd_suppression_cleared",
+                now=now,
+                note=f"{asset.code} {item.diagnosis.fc} cleared: {alert.message}"[:1000],
+                data={**item.data, "alert": _alert_record(alert)},
+            )
+            session.commit()
+            return AlertOutcome("resolved", upstream.id)
+    return None
+
+
+def _suppress(session: Session, upstream: WorkOrder, item: _Diagnosed) -> AlertOutcome:
+    """Record a downstream symptom on the upstream order and in the downstream asset's history
+    instead of sending a second technician to chase what the first is already fixing."""
+    alert, asset, fc = item.alert, item.asset, item.diagnosis.fc
+    upstream_code = upstream.asset.code if upstream.asset else "?"
+    record_event(
+        upstream,
+        actor="rules",
+        kind="fdd_suppressed",
+        now=item.now,
+        note=f"suppressed: {asset.code} {fc} — likely caused upstream",
+        data={**item.data, "alert": _alert_record(alert)},
+    )
+    upstream.updated_at = item.now
+    fdd.record_on_history(
+        session,
+        asset=asset,
+        reason=(
+            f"{fc} ({alert.rule}) suppressed: likely caused upstream by {upstream_code},"
+            f" work order #{upstream.id}"
+        ),
+        order_id=upstream.id,
+        now=item.now,
+    )
+    session.commit()
+    FDD_ALERTS.labels(outcome="suppressed").inc()
+    log.info("%s on %s suppressed onto work order %d", alert.rule, asset.code, upstream.id)
+    return AlertOutcome("suppressed", upstream.id)
+
+
+def _close_held(session: Session, *, order: WorkOrder, now: datetime, window_s: float) -> int:
+    """Close a resolved FDD order whose repair held for the window, releasing the asset's key
+    so the new fault opens its own order; its id (its suppressions are lifted afterwards)."""
+    previous = order.status
+    order.status, order.closed_at, order.updated_at = S.CLOSED, now, now
+    order.verified_at = order.verified_at or now
+    order.idempotency_key = None
+    record_event(
+        order,
+        actor="rules",
+        kind="close",
+        now=now,
+        from_state=previous,
+        to_state=S.CLOSED,
+        note=(
+            f"the repair held: no fault condition returned within {window_s / 3600:g} h of the"
+            " repair; a new fault opens a new order"
+        ),
+    )
+    session.flush()
+    return order.id
+
+
+def _lift_suppressions(
+    session: Session, *, order_id: int, now: datetime, alerts: AlertPolicy
+) -> list[AlertOutcome]:
+    """The upstream order ended: each downstream symptom it suppressed that has not cleared
+    gets its own order now (or is suppressed by another upstream order that is still open)."""
+    order = session.get(WorkOrder, order_id, populate_existing=True)
+    if order is None:
+        return []
+    pending = fdd.pending_suppressions(order)
+    if not pending:
+        return []
+    for data in pending:
+        record_event(
+            order,
+            actor="rules",
+            kind="fdd_suppression_lifted",
+            now=now,
+            note=f"{data['alert'].get('asset')} {data['alert'].get('rule')}: the upstream order"
+            " ended while the symptom is still active; it gets its own order",
+            data={"alert": data["alert"]},
+        )
+    session.commit()
+    outcomes = []
+    for data in pending:
+        record = data["alert"]
+        value = record.get("value")
+        try:
+            alert = Alert(
+                rule=str(record["rule"]),
+                device=str(record["device"]),
+                asset=str(record["asset"]),
+                state=AlertState.FIRING,
+                severity=Severity(str(record["severity"])),
+                ts=datetime.fromisoformat(str(record["ts"])),
+                value=float(value) if isinstance(value, int | float) else None,
+                message=str(record.get("message", "")),
+            )
+        except (KeyError, ValueError) as exc:  # an event written by hand or an older version
+            log.warning("work order %d: cannot lift a suppression (%s): %r", order_id, exc, record)
+            continue
+        evidence = {k: v for k, v in data.items() if k in ("condition", "readings_before")}
+        evidence["lifted_from"] = order_id
+        try:
+            outcomes.append(
+                apply_alert(session, alert=alert, evidence=evidence, now=now, alerts=alerts)
+            )
+        except FacilityError as exc:  # e.g. an asset code that is not valid: the others go on
+            session.rollback()
+            log.warning(
+                "work order %d: cannot lift a suppression of %r: %s", order_id, alert.asset, exc
+            )
+    return outcomes
+
+
+def verify_fdd_orders(
+    session: Session, *, now: datetime | None = None, alerts: AlertPolicy = DEFAULT_ALERT_POLICY
+) -> list[int]:
+    """Verify from the data: a resolved FDD order none of whose fault conditions fired again for
+    ``alerts.fdd_window_s`` after the repair, and all of whose alerts have cleared, becomes
+    ``verified`` (a person still closes it); the ids verified.
+
+    The same window reopens the order if a fault returns within it (``apply_alert``), so the
+    loop's verify step is the data's, not a guess."""
+    now = now or datetime.now(UTC)
+    cutoff = now - timedelta(seconds=alerts.fdd_window_s)
+    candidates = session.scalars(
+        sa.select(WorkOrder)
+        .where(
+            WorkOrder.status == S.RESOLVED,
+            WorkOrder.idempotency_key.like(fdd.FDD_KEY_PREFIX + "%"),
+            WorkOrder.resolved_at <= cutoff,
+        )
+        .order_by(WorkOrder.id)
+        .with_for_update()
+    ).all()
+    verified = []
+    for order in candidates:
+        if any(fault.get("active") for fault in fdd.faults_of(order)):
+            continue  # a fault condition is still firing: the data does not say it is fixed
+        order.status, order.verified_at, order.updated_at = S.VERIFIED, now, now
+        record_event(
+            order,
+            actor="rules",
+            kind="verify",
+            now=now,
+            from_state=S.RESOLVED,
+            to_state=S.VERIFIED,
+            note=(
+                f"verified from the data: every fault condition cleared and none returned within"
+                f" {alerts.fdd_window_s / 3600:g} h of the repair"
+            ),
+        )
+        session.flush()
+        enqueue(
+            session,
+            event="verified",
+            order=order,
+            recipients=[f"user:{order.assignee}"] if order.assignee else [],
+            now=now,
+        )
+        verified.append(order.id)
+    session.commit()
+    return verified
+
+
+# -- alert storms ---------------------------------------------------------------------------------
+def _fold_into_storm(
+    session: Session,
+    *,
+    alert: Alert,
+    asset: Asset,
+    data: dict[str, Any],
+    now: datetime,
+    policy: sla.SlaPolicy,
+    alerts: AlertPolicy,
+) -> AlertOutcome | None:
+    """Fold ``alert`` into its rule's storm incident when the rule is storming; else None."""
+    if alerts.storm_threshold <= 0:
+        return None
+    since = now - timedelta(seconds=alerts.storm_window_s)
+    incident = storms.open_incident(session, rule=alert.rule, active_since=since, lock=True)
+    if incident is None:
+        before = storms.recent_orders(session, rule=alert.rule, since=since)
+        if len(before) < alerts.storm_threshold:
+            return None
+        incident = _open_incident(
+            session, alert=alert, before=before, now=now, policy=policy, alerts=alerts
+        )
+        if incident is None:
+            return None
+    # added beside the relationship, not through it: appending to ``incident.events`` would load
+    # every event of an incident that may list thousands of assets, once per alert
+    session.add(
+        WorkOrderEvent(
+            work_order_id=incident.id,
+            actor="rules",
+            kind="storm_folded",
+            note=asset.code,
+            data=data,
+            ts=now,
+        )
+    )
+    incident.updated_at = now
+    session.flush()
+    storm = storms.storm_of(session, order_id=incident.id)
+    started = datetime.fromisoformat(str(storm.get("since", now.isoformat())))
+    if started.tzinfo is None:
+        started = started.replace(tzinfo=UTC)
+    count = len(storm.get("orders_before", [])) + storms.assets_in(session, order_id=incident.id)
+    incident.title = storms.title_for(alert.rule, assets=count, span=now - started)
+    session.commit()
+    storms.STORM_FOLDED.labels(rule=alert.rule).inc()
+    return AlertOutcome("folded", incident.id)
+
+
+def _open_incident(
+    session: Session,
+    *,
+    alert: Alert,
+    before: Sequence[WorkOrder],
+    now: datetime,
+    policy: sla.SlaPolicy,
+    alerts: AlertPolicy,
+) -> WorkOrder | None:
+    """The rule's storm incident order (or the one a racing worker opened this minute)."""
+    key = storms.incident_key(alert.rule, now)
+    started = min(o.created_at for o in before)
+    listed = ", ".join(f"#{o.id} {o.asset.code if o.asset else '-'}" for o in before[:50])
+    order = _new_order(
+        session,
+        title=storms.title_for(alert.rule, assets=len(before), span=now - started),
+        actor="rules",
+        description=(
+            f"Rule {alert.rule} opened {len(before)} work orders within"
+            f" {alerts.storm_window_s:g} s, more than the {alerts.storm_threshold} a single fault"
+            " explains. Its further alerts fold into this order, each asset listed in the"
+            " history. Look for what the assets share (a network switch, a power feed, a"
+            " gateway, a shared sensor) or a recent change to the rule; close this order when"
+            f" the cause is fixed. Orders opened before the storm was recognised: {listed}"
+        ),
+        priority=Priority.P1 if alert.severity is Severity.CRITICAL else Priority.P2,
+        asset=None,
+        location="",
+        order_type=WorkOrderType.CORRECTIVE,
+        source=WorkOrderSource.RULE,
+        idempotency_key=key,
+        parent_id=None,
+        auto_assign=False,
+        now=now,
+        policy=policy,
+        evidence={
+            "storm": {
+                "rule": alert.rule,
+                "since": started.isoformat(),
+                "threshold": alerts.storm_threshold,
+                "window_s": alerts.storm_window_s,
+                "orders_before": [
+                    {"id": o.id, "asset": o.asset.code if o.asset else None} for o in before
+                ],
+            }
+        },
+    )
+    if order is None:  # a racing worker opened it this minute
+        existing = session.scalar(sa.select(WorkOrder).where(WorkOrder.idempotency_key == key))
+        return existing if existing is not None and existing.status in OPEN_STATES else None
+    order.rule = storms.storm_rule(alert.rule)
+    session.flush()
+    WORK_ORDERS_CREATED.labels(source=WorkOrderSource.RULE.value).inc()
+    log.warning("alert storm: %s", order.title)
+    return order
 
 
 def _open_order_for(
@@ -840,6 +1387,10 @@ def transition(
         follow_work_order(session, order=order, action=action, actor=actor, now=now)
     order.status = spec.target
     order.updated_at = now
+    # an FDD order that ends releases its asset's key and lifts the suppressions it holds
+    ended_fdd = spec.target not in OPEN_STATES and fdd.holds_key(order)
+    if ended_fdd:
+        order.idempotency_key = None
     record_event(
         order,
         actor=actor,
@@ -856,6 +1407,8 @@ def transition(
             session, event=event, order=order, recipients=recipients, data={"note": note}, now=now
         )
     session.commit()
+    if ended_fdd:
+        _lift_suppressions(session, order_id=order.id, now=now, alerts=DEFAULT_ALERT_POLICY)
     return get_work_order(session, work_order_id=work_order_id)
 
 

@@ -28,25 +28,35 @@ HEALTHY: dict[str, dict[str, float]] = {
     "OS1": {"outdoor_air_temperature": 0.0, "return_air_temperature": 21.0,
             "mixed_air_temperature": 16.8, "supply_air_temperature": 18.0,
             "supply_air_temperature_setpoint": 18.0, "heating_valve": 20.0,
-            "cooling_valve": 0.0, "outdoor_air_damper": 20.0},
+            "cooling_valve": 0.0, "outdoor_air_damper": 20.0,
+            "heating_coil_leaving_air_temperature": 18.0,
+            "cooling_coil_leaving_air_temperature": 18.0},
     "OS2": {"outdoor_air_temperature": 12.0, "return_air_temperature": 22.0,
             "mixed_air_temperature": 12.2, "supply_air_temperature": 13.0,
             "supply_air_temperature_setpoint": 13.0, "heating_valve": 0.0,
-            "cooling_valve": 0.0, "outdoor_air_damper": 90.0},
+            "cooling_valve": 0.0, "outdoor_air_damper": 90.0,
+            "heating_coil_leaving_air_temperature": 13.0,
+            "cooling_coil_leaving_air_temperature": 13.0},
     "OS3": {"outdoor_air_temperature": 18.0, "return_air_temperature": 22.0,
             "mixed_air_temperature": 18.1, "supply_air_temperature": 13.0,
             "supply_air_temperature_setpoint": 13.0, "heating_valve": 0.0,
-            "cooling_valve": 40.0, "outdoor_air_damper": 100.0},
+            "cooling_valve": 40.0, "outdoor_air_damper": 100.0,
+            "heating_coil_leaving_air_temperature": 18.9,
+            "cooling_coil_leaving_air_temperature": 13.0},
     "OS4": {"outdoor_air_temperature": 30.0, "return_air_temperature": 23.0,
             "mixed_air_temperature": 24.4, "supply_air_temperature": 13.0,
             "supply_air_temperature_setpoint": 13.0, "heating_valve": 0.0,
-            "cooling_valve": 70.0, "outdoor_air_damper": 20.0},
+            "cooling_valve": 70.0, "outdoor_air_damper": 20.0,
+            "heating_coil_leaving_air_temperature": 25.2,
+            "cooling_coil_leaving_air_temperature": 13.0},
 }  # fmt: skip
 FAN = {
     "supply_fan_status": 1.0,
     "supply_fan_speed": 80.0,
     "duct_static_pressure": 250.0,
     "duct_static_pressure_setpoint": 250.0,
+    "supply_airflow": 8000.0,
+    "minimum_outdoor_airflow_setpoint": 1600.0,  # 20 % of the airflow, as the damper's minimum
 }
 
 #: rule -> (operating state, values that break exactly that rule's equation)
@@ -54,10 +64,16 @@ FAULTS: dict[str, tuple[str, dict[str, float]]] = {
     "ahu-g36-fc1-duct-static-low": ("OS2", {"duct_static_pressure": 150.0,
                                             "supply_fan_speed": 100.0}),
     "ahu-g36-fc2-mixed-air-too-low": ("OS2", {"mixed_air_temperature": 5.0,
-                                              "supply_air_temperature": 6.0}),
+                                              "supply_air_temperature": 6.0,
+                                              "heating_coil_leaving_air_temperature": 5.8,
+                                              "cooling_coil_leaving_air_temperature": 6.0}),
     "ahu-g36-fc3-mixed-air-too-high": ("OS2", {"mixed_air_temperature": 28.0,
                                                "supply_air_temperature": 29.0}),
+    # FC4's trace alternates between OS1 and OS2 every 4 min (see faulty_trace)
+    "ahu-g36-fc4-too-many-state-changes": ("OS1", {}),
     "ahu-g36-fc5-supply-below-mixed-in-heating": ("OS1", {"supply_air_temperature": 13.0}),
+    # 70 % outdoor air by the temperatures at minimum position, 20 % by the airflows
+    "ahu-g36-fc6-outdoor-air-fraction-off-minimum": ("OS4", {"mixed_air_temperature": 27.9}),
     "ahu-g36-fc7-supply-low-full-heating": ("OS1", {"heating_valve": 100.0,
                                                     "supply_air_temperature": 16.5,
                                                     "mixed_air_temperature": 14.0}),
@@ -68,10 +84,17 @@ FAULTS: dict[str, tuple[str, dict[str, float]]] = {
     "ahu-g36-fc10-mixed-outdoor-differ-full-economizer": ("OS3", {"mixed_air_temperature": 22.0}),
     "ahu-g36-fc11-outdoor-too-cold-for-full-economizer": ("OS3", {"outdoor_air_temperature": 7.0,
                                                                   "mixed_air_temperature": 7.5,
-                                                                  "supply_air_temperature": 8.5}),
+                                                                  "supply_air_temperature": 8.5,
+                                                                  # coil: mixed air + fan heat
+                                                                  "heating_coil_leaving_"
+                                                                  "air_temperature": 8.3}),
     "ahu-g36-fc12-supply-above-mixed-in-cooling": ("OS4", {"supply_air_temperature": 29.5}),
     "ahu-g36-fc13-supply-high-full-cooling": ("OS4", {"cooling_valve": 100.0,
                                                       "supply_air_temperature": 15.0}),
+    "ahu-g36-fc14-cooling-coil-drop-when-inactive": (
+        "OS1", {"cooling_coil_leaving_air_temperature": 14.0}),
+    "ahu-g36-fc15-heating-coil-rise-when-inactive": (
+        "OS4", {"heating_coil_leaving_air_temperature": 29.0}),
     "ahu-simultaneous-heating-cooling": ("OS4", {"heating_valve": 30.0}),
 }  # fmt: skip
 
@@ -106,6 +129,14 @@ def faulty_trace(rule: str, drop: str | None = None) -> list[Reading]:
     values = {**HEALTHY[state], **FAN, **broken}
     if drop is not None:
         values.pop(drop)
+    if rule == "ahu-g36-fc4-too-many-state-changes":  # a hunting loop: OS1 <-> OS2 every 4 min
+        other = {**HEALTHY["OS2"], **FAN}
+        if drop is not None:
+            other.pop(drop)
+        rows = minute_rows(range(10), fan_off(values))
+        for start in range(10, 130, 4):
+            rows += minute_rows(range(start, start + 4), values if start % 8 == 2 else other)
+        return rows
     return minute_rows(range(10), fan_off(values)) + minute_rows(range(10, 130), values)
 
 
@@ -185,6 +216,10 @@ def test_simulated_healthy_days_with_start_ups_and_state_changes_raise_nothing(
         ("heating_valve_leak", -15.0, "ahu-g36-fc8-supply-mixed-differ-free-cooling"),
         ("mat_sensor_bias", 0.0, "ahu-g36-fc10-mixed-outdoor-differ-full-economizer"),
         ("simultaneous_heating_cooling", 10.0, "ahu-simultaneous-heating-cooling"),
+        ("hunting", 0.0, "ahu-g36-fc4-too-many-state-changes"),
+        ("oa_damper_slipped", -15.0, "ahu-g36-fc6-outdoor-air-fraction-off-minimum"),
+        ("cooling_valve_leak", -15.0, "ahu-g36-fc14-cooling-coil-drop-when-inactive"),
+        ("heating_valve_leak", 10.0, "ahu-g36-fc15-heating-coil-rise-when-inactive"),
     ],
 )
 def test_simulated_faults_are_found_by_the_condition_g36_expects(
@@ -203,3 +238,29 @@ def test_the_older_air_handler_scenarios_still_see_their_points() -> None:
     names = {r.metric for r in values}
     assert {"supply_temperature", "return_temperature", "fan", "filter_pressure_drop"} <= names
     assert set(AHU_POINTS) <= names
+
+
+def test_the_simulator_says_when_a_fault_acts_and_reports_the_coil_and_airflow_points() -> None:
+    """``effective``: the benchmark's notion of a minute on which a fault could be seen."""
+
+    def acting(fault: str | None, shift: float) -> int:
+        model = ScheduledAirHandler(outdoor_shift=shift)
+        faults = () if fault is None else ((fault, 0.0, None),)
+        count, last = 0, None
+        for reading in trace(model, device="ahu-1", start=DAY, hours=24, seed=2, faults=faults):
+            if reading.ts != last:
+                last = reading.ts
+                count += model.effective
+        return count
+
+    assert acting(None, -15.0) == 0
+    assert acting("cooling_valve_leak", -15.0) > 600  # the whole occupied day, fan on
+    assert acting("cooling_valve_leak", 10.0) < acting("cooling_valve_leak", -15.0)
+    assert acting("sat_sensor_bias", 0.0) == 12 * 60  # every minute the fan runs, 07:00-19:00
+    values = {r.metric: r.value for r in trace(ScheduledAirHandler(), device="a", start=T0,
+                                                hours=6, seed=1)}  # fmt: skip
+    assert values["supply_airflow"] > 5000
+    assert values["minimum_outdoor_airflow_setpoint"] == pytest.approx(1581, abs=1)
+    assert (
+        abs(values["cooling_coil_leaving_air_temperature"] - values["supply_air_temperature"]) < 2
+    )
