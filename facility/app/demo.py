@@ -86,6 +86,10 @@ def run_demo(
     demo_dir = settings.data_dir / "demo"
     shutil.rmtree(demo_dir, ignore_errors=True)  # a demo always starts from a clean slate
     settings = settings.model_copy(update={"data_dir": demo_dir, "database_url": None})
+    console.print(
+        f"[green]✓[/] demo data in {demo_dir.resolve()} (wiped at every start; "
+        "`facility serve` keeps its own)"
+    )
 
     broker: EmbeddedBroker | None = None
     broker_url = settings.mqtt_url

@@ -31,7 +31,9 @@ def demo_env(tmp_path: Path, port: int) -> dict[str, str]:
 
 def token(base_url: str) -> str:
     response = httpx.post(
-        f"{base_url}/api/v1/auth/token", data={"username": "tech", "password": PASSWORD}
+        f"{base_url}/api/v1/auth/token",
+        data={"username": "tech", "password": PASSWORD},
+        timeout=60,
     )
     response.raise_for_status()
     return str(response.json()["access_token"])
@@ -60,7 +62,7 @@ def test_demo_yields_a_work_order_within_a_minute_and_stops_cleanly_on_sigint(
         headers = {"Authorization": f"Bearer {token(base_url)}"}
 
         def work_orders() -> list[dict[str, object]]:
-            body = httpx.get(f"{base_url}/api/v1/work-orders", headers=headers).json()
+            body = httpx.get(f"{base_url}/api/v1/work-orders", headers=headers, timeout=60).json()
             return list(body["items"])
 
         wait_until(work_orders, timeout_s=60, interval_s=1, what="first work order")
@@ -69,7 +71,7 @@ def test_demo_yields_a_work_order_within_a_minute_and_stops_cleanly_on_sigint(
         assert order["rule"] == "ahu-supply-air-too-warm"
         assert order["asset"] == "AHU-1"
         assert order["source"] == "rule"
-        devices = httpx.get(f"{base_url}/api/v1/devices", headers=headers).json()
+        devices = httpx.get(f"{base_url}/api/v1/devices", headers=headers, timeout=60).json()
         assert {d["id"] for d in devices} >= {"ahu-1", "room-101", "meter-main"}
     finally:
         os.killpg(process.pid, signal.SIGINT)  # Ctrl-C: the whole group, broker included
@@ -79,6 +81,7 @@ def test_demo_yields_a_work_order_within_a_minute_and_stops_cleanly_on_sigint(
     assert "connection lost" not in stderr  # the broker outlived its clients
     assert f"127.0.0.1:{port}" in stderr
     assert "stopped" in stderr
+    assert "wiped at every start" in " ".join(stderr.split()), "it says where its data goes"
     print(f"first work order after {elapsed_s:.1f} s")
 
 

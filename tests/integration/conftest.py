@@ -46,7 +46,9 @@ def make_stack(settings: Settings, mosquitto: MosquittoBroker) -> Iterator[Calla
 
 def login(base_url: str, username: str = "admin") -> httpx.Client:
     response = httpx.post(
-        f"{base_url}/api/v1/auth/token", data={"username": username, "password": PASSWORD}
+        f"{base_url}/api/v1/auth/token",
+        data={"username": username, "password": PASSWORD},
+        timeout=60,
     )
     response.raise_for_status()
     token = response.json()["access_token"]

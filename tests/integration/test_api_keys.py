@@ -49,7 +49,7 @@ def test_only_admins_manage_keys_and_bad_requests_are_refused(api: ApiServer) ->
             manager.post("/api/v1/api-keys", json={"name": "x", "role": "tech"}).status_code == 403
         )
         assert manager.get("/api/v1/api-keys").status_code == 403
-    assert httpx.get(f"{api.url}/api/v1/api-keys").status_code == 401
+    assert httpx.get(f"{api.url}/api/v1/api-keys", timeout=60).status_code == 401
     with api.client("admin") as admin:
         answers = [
             admin.post("/api/v1/api-keys", json=body).status_code
@@ -70,5 +70,7 @@ def test_only_admins_manage_keys_and_bad_requests_are_refused(api: ApiServer) ->
         )
         assert admin.delete("/api/v1/api-keys/nope").status_code == 404
     for bogus in ("fac_" + "A" * 43, "not-a-key", "fac_" + "x" * 5000):
-        response = httpx.get(f"{api.url}/api/v1/work-orders", headers={"X-API-Key": bogus})
+        response = httpx.get(
+            f"{api.url}/api/v1/work-orders", headers={"X-API-Key": bogus}, timeout=60
+        )
         assert response.status_code in (401, 431), (bogus[:10], response.status_code)

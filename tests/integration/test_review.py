@@ -557,7 +557,7 @@ def test_roles_guard_every_endpoint(api: ApiServer) -> None:
     import httpx
 
     review = "/api/v1/reviews/monthly?site=hq&month=2026-10"
-    with httpx.Client(base_url=api.url) as anonymous:
+    with httpx.Client(base_url=api.url, timeout=60) as anonymous:
         for method, path in [
             ("GET", review),
             ("GET", "/api/v1/reviews/monthly.html?site=hq&month=2026-10"),
