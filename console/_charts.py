@@ -131,14 +131,17 @@ def line_chart(
     min_span: float = 0.0,
     bands: Sequence[Band] = (),
     levels: Mapping[float, str] | None = None,
+    fmt_tick: Callable[[float, int], str] | None = None,
 ) -> str:
     """An accessible SVG line chart of ``points`` (time, value).
 
     ``levels`` turns the chart into a step chart with words on the vertical axis (``{0: "off",
     1: "on"}``); ``bands`` shades the rules' alarm regions; ``min_span`` is the smallest
-    vertical span drawn, so sensor noise does not fill the plot.
+    vertical span drawn, so sensor noise does not fill the plot. ``fmt_tick(value, digits)``
+    writes the axis labels with as many decimals as the tick spacing needs (0.25 steps get two),
+    so no two ticks read the same; without it ``fmt_number`` writes them.
     """
-    pad_left, pad_right, pad_top, pad_bottom = 64, 14, 12, 30
+    pad_right, pad_top, pad_bottom = 14, 12, 30
     label = escape(f"{title} ({unit})" if unit else title)
     head = (
         f'<svg class="chart" role="img" viewBox="0 0 {width} {height}" '
@@ -158,6 +161,16 @@ def line_chart(
         lo, hi = _value_range(series, min_span, bands)
         y_ticks = nice_ticks(lo, hi)  # the axis runs from one round value to another
         lo, hi = y_ticks[0], y_ticks[-1]
+    if levels:
+        labels = {tick: levels[tick] for tick in y_ticks}
+    else:
+        step = (y_ticks[1] - y_ticks[0]) if len(y_ticks) > 1 else 1.0
+        digits = max(0, -math.floor(math.log10(step) + 1e-9)) if step < 1 else 0
+        if step < 1 and round(step * 10**digits, 6) % 1:  # 0.25: one more decimal
+            digits += 1
+        labels = {t: fmt_tick(t, digits) if fmt_tick else fmt_number(t) for t in y_ticks}
+    # room for the longest label (19-unit text is about 11 units per character)
+    pad_left = max(64, 14 + 11 * max(len(text) for text in labels.values()))
     span_t = (t1 - t0).total_seconds() or 1.0
     plot_w = width - pad_left - pad_right
     plot_h = height - pad_top - pad_bottom
@@ -187,7 +200,7 @@ def line_chart(
                 )
     for tick in y_ticks:
         y = y_of(tick)
-        text = levels[tick] if levels else fmt_number(tick)
+        text = labels[tick]
         parts.append(
             f'<line class="grid" x1="{pad_left}" y1="{y:.1f}" x2="{width - pad_right}" '
             f'y2="{y:.1f}"/><text class="tick" x="{pad_left - 6}" y="{y + 4:.1f}" '
@@ -228,9 +241,15 @@ def _value_range(
     if edges:  # the threshold nearest the data is always shown, so the margin is visible
         nearest = min(edges, key=lambda e: 0.0 if lo <= e <= hi else min(abs(e - lo), abs(e - hi)))
         lo, hi = min(lo, nearest), max(hi, nearest)
-    floor = max(min_span, abs(hi + lo) / 2 * 0.02, 1e-6)
+    middle = (hi + lo) / 2
+    floor = max(min_span, abs(middle) * 0.02, 1e-6)
+    if hi == lo:  # a constant: a band around it, 0 ± 0.5 for a zero
+        floor = max(floor, abs(middle) * 0.1 or 1.0)
     if hi - lo < floor:
         middle = (hi + lo) / 2
         lo, hi = middle - floor / 2, middle + floor / 2
     margin = (hi - lo) * 0.08
-    return lo - margin, hi + margin
+    lo, hi = lo - margin, hi + margin
+    if lo < 0 <= min(v for _, v in series):  # a valve at 0 % is not drawn among negatives
+        lo, hi = 0.0, hi - lo
+    return lo, hi

@@ -39,6 +39,7 @@ __all__ = [
     "common",
     "display_unit",
     "format_value",
+    "is_boolean",
     "page",
     "readable_unit",
 ]
@@ -137,6 +138,31 @@ METRIC_LABELS = (
     N_("runtime_hours"),
     N_("vibration"),
     N_("fan"),
+    # the canonical AHU points (rules/points.py) as BMS screens in China name them
+    N_("supply_air_temperature"),
+    N_("supply_air_temperature_setpoint"),
+    N_("mixed_air_temperature"),
+    N_("return_air_temperature"),
+    N_("outdoor_air_temperature"),
+    N_("supply_fan_status"),
+    N_("return_fan_status"),
+    N_("supply_fan_speed"),
+    N_("return_fan_speed"),
+    N_("outdoor_air_damper"),
+    N_("return_air_damper"),
+    N_("exhaust_air_damper"),
+    N_("cooling_valve"),
+    N_("heating_valve"),
+    N_("duct_static_pressure"),
+    N_("duct_static_pressure_setpoint"),
+    N_("supply_airflow"),
+    N_("minimum_outdoor_airflow_setpoint"),
+    N_("cooling_coil_leaving_air_temperature"),
+    N_("heating_coil_leaving_air_temperature"),
+)
+#: Metrics that are on/off whatever unit the device sent (a fan's status is often "1").
+BOOLEAN_METRICS = frozenset(
+    {"fan", "occupancy", "contact", "water_leak", "supply_fan_status", "return_fan_status"}
 )
 
 
@@ -183,7 +209,7 @@ def common(request: Request, user: ConsoleUser | None) -> dict[str, Any]:
 def format_value(loc: Localizer, value: float, unit: str, metric: str = "") -> str:
     """A reading as a person reads it: locale digits and the unit; a boolean as the metric's
     words (occupied/vacant, closed/open, leak/dry), else on/off."""
-    if unit == "bool":
+    if is_boolean(metric, unit):
         words = BOOLEAN_WORDS.get(metric)
         if words is not None:
             return loc.pgettext(*words[1 if value else 0])
@@ -221,6 +247,11 @@ def readable_unit(unit: str, magnitude: float) -> tuple[float, str]:
     if larger is not None and magnitude >= larger[1]:
         return 1_000.0, larger[0]
     return 1.0, unit
+
+
+def is_boolean(metric: str, unit: str) -> bool:
+    """Whether a reading is on/off: by its unit, or by what the metric is (``*_status``)."""
+    return unit == "bool" or metric in BOOLEAN_METRICS or metric.endswith("_status")
 
 
 def boolean_levels(loc: Localizer, metric: str) -> dict[float, str]:

@@ -45,6 +45,7 @@ from console._labels import (
     boolean_levels,
     common,
     display_unit,
+    is_boolean,
     page,
     readable_unit,
 )
@@ -310,7 +311,7 @@ def _chart(
     ]
     title = f"{device} · {loc.label(metric)}"
     bands = state.bands_of(device, metric, view.code)
-    levels = boolean_levels(loc, metric) if unit == "bool" else None
+    levels = boolean_levels(loc, metric) if is_boolean(metric, unit) else None
     factor, shown = readable_unit(unit, max((abs(v) for _, v in points), default=0.0))
     if factor != 1.0:
         points = [(ts, v / factor) for ts, v in points]
@@ -328,6 +329,7 @@ def _chart(
         title=title,
         unit=display_unit(shown),
         fmt_number=lambda v: loc.number(v, 1 if abs(v) < 100 else 0),
+        fmt_tick=loc.number,
         fmt_time=lambda ts: (
             loc.time(ts, view.timezone) if short else loc.datetime(ts, view.timezone)
         ),

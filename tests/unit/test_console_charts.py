@@ -142,3 +142,31 @@ def test_alarm_bands_come_from_the_enabled_threshold_rules_on_that_device_and_as
     two = alarm_bands(RULES, device="ahu-2", metric="supply_air_temperature", asset="AHU-2")
     assert Band("sat-range", low=30.0) in two and Band("sat-range", high=5.0) in two
     assert alarm_bands(RULES, device="ahu-1", metric="return_air_temperature", asset=None) == []
+
+
+@pytest.mark.parametrize("values", [[1.0] * 5, [0.0] * 5, [0.2, 0.3, 0.25], [1581.0] * 3])
+def test_no_two_axis_labels_read_the_same(values: list[float]) -> None:
+    svg = _chart(_series(values), fmt_tick=lambda v, digits: f"{v:.{digits}f}")
+    labels = _y_labels(svg)
+    assert len(labels) >= 3 and len(set(labels)) == len(labels), labels
+
+
+def test_the_axis_makes_room_for_long_state_words() -> None:
+    svg = _chart(_series([0, 1]), levels={0.0: "unoccupied", 1.0: "occupied"})
+    grid = re.search(r'<line class="grid" x1="(\d+)"', svg)
+    assert grid is not None and int(grid.group(1)) >= 11 * len("unoccupied")
+
+
+def test_a_fan_status_is_on_off_whatever_unit_the_device_sent() -> None:
+    from console._labels import is_boolean
+
+    assert is_boolean("supply_fan_status", "1") and is_boolean("fan", "")
+    assert not is_boolean("supply_fan_speed", "%")
+    assert format_value(localizer("en"), 1.0, "", "supply_fan_status") == "on"
+
+
+def test_a_closed_valve_is_not_drawn_among_negative_values() -> None:
+    labels = [
+        float(x) for x in _y_labels(_chart(_series([0.0] * 4), fmt_tick=lambda v, d: f"{v:.{d}f}"))
+    ]
+    assert min(labels) == 0.0 and max(labels) > 0
