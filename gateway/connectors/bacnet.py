@@ -54,6 +54,7 @@ from bacpypes3.primitivedata import ObjectIdentifier
 
 from facility.core.errors import ConfigError, ServiceUnavailable
 from facility.core.types import Presence, Reading
+from gateway.connectors.availability import answered, went_offline
 from gateway.connectors.backoff import Backoff
 from gateway.connectors.bacnet_values import bacnet_reading, is_analog, status_flags
 from gateway.connectors.config import BacnetConfig, BacnetDevice, BacnetPoint
@@ -239,26 +240,15 @@ class BacnetConnector:
                     state.cov_refused.clear()  # it may have restarted with other support
                     delay = backoff.next_delay()
                     due = loop.time() + delay
-                    if stats.online is not False:
-                        stats.online = False
-                        log.warning(
-                            "bacnet device %s (%s, instance %d) is offline: %s; next try in %.1fs",
-                            device.name,
-                            device.address or "by who-is",
-                            device.instance,
-                            exc,
-                            delay,
-                        )
-                        now = datetime.now(UTC)
-                        self._emit(source, [Presence(c, False, now) for c in channels])
+                    where = device.address or "by who-is"
+                    what = f"bacnet device {device.name} ({where}, instance {device.instance})"
+                    if gone := went_offline(stats, channels, what, exc, delay):
+                        self._emit(source, gone)
                     continue
                 stats.answered_at.append(started)
-                items: list[Reading | Presence] = []
-                if stats.online is False:
-                    log.info("bacnet device %s answers again", device.name)
-                    now = datetime.now(UTC)
-                    items.extend(Presence(c, True, now) for c in channels)
-                stats.online = True
+                items: list[Reading | Presence] = [
+                    *answered(stats, channels, f"bacnet device {device.name}")
+                ]
                 backoff.reset()
                 items.extend(readings)
                 self._emit(source, items)

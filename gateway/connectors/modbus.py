@@ -37,6 +37,7 @@ from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ModbusException
 
 from facility.core.types import Presence, Reading
+from gateway.connectors.availability import answered, went_offline
 from gateway.connectors.backoff import Backoff
 from gateway.connectors.config import Function, ModbusConfig, ModbusDevice
 from gateway.connectors.plan import ReadRequest, plan_device
@@ -151,26 +152,14 @@ class ModbusConnector:
                         client = None
                     delay = backoff.next_delay()
                     due = loop.time() + delay
-                    if stats.online is not False:
-                        stats.online = False
-                        log.warning(
-                            "modbus device %s (%s:%d) is offline: %s; next try in %.1fs",
-                            device.name,
-                            device.host,
-                            device.port,
-                            exc,
-                            delay,
-                        )
-                        now = datetime.now(UTC)
-                        self._emit(source, [Presence(c, False, now) for c in channels])
+                    what = f"modbus device {device.name} ({device.host}:{device.port})"
+                    if gone := went_offline(stats, channels, what, exc, delay):
+                        self._emit(source, gone)
                     continue
                 stats.answered_at.append(started)
-                items: list[Reading | Presence] = []
-                if stats.online is False:
-                    log.info("modbus device %s answers again", device.name)
-                    now = datetime.now(UTC)
-                    items.extend(Presence(c, True, now) for c in channels)
-                stats.online = True
+                items: list[Reading | Presence] = [
+                    *answered(stats, channels, f"modbus device {device.name}")
+                ]
                 backoff.reset()
                 items.extend(readings)
                 self._emit(source, items)

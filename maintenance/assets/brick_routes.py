@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import asdict
 from typing import Annotated
 
-from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 from pydantic import BaseModel
@@ -19,6 +19,7 @@ from pydantic import BaseModel
 from maintenance.assets import brick
 from maintenance.assets.brick_export import export_brick
 from maintenance.people.deps import Caller, ContextDep, CurrentUser, SessionDep, require_roles
+from maintenance.shared.request_files import read_import_file
 from maintenance.shared.vocabulary import Role
 
 __all__ = ["BrickImportPublic", "BrickNotePublic", "router"]
@@ -64,18 +65,7 @@ async def import_brick_model(
 
     All or nothing: an unusable model → 422 with every reason and nothing written.
     """
-    content_type = request.headers.get("content-type", "")
-    data: bytes
-    if content_type.startswith("multipart/form-data"):
-        form = await request.form(max_files=1, max_fields=5)
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
-            raise HTTPException(422, "send the model as the multipart field 'file'")
-        data = await upload.read()
-    else:
-        data = await request.body()
-    if not data:
-        raise HTTPException(422, "the request body is empty; send the Brick model (Turtle)")
+    data = await read_import_file(request, what="the Brick model (Turtle)")
     result, plan = await run_in_threadpool(
         lambda: brick.import_brick(
             session,

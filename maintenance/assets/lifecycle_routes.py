@@ -44,6 +44,7 @@ from maintenance.people.deps import (
     SessionDep,
     require_roles,
 )
+from maintenance.shared.request_files import read_import_file
 from maintenance.shared.vocabulary import Role
 from maintenance.sites.models import Site
 
@@ -138,18 +139,7 @@ async def import_csv(
     All or nothing: any bad row → 422 with ``detail.errors`` = every ``{line, column, reason}``
     and nothing written.
     """
-    content_type = request.headers.get("content-type", "")
-    data: bytes
-    if content_type.startswith("multipart/form-data"):
-        form = await request.form(max_files=1, max_fields=5)
-        upload = form.get("file")
-        if upload is None or isinstance(upload, str):
-            raise HTTPException(422, "send the CSV as the multipart field 'file'")
-        data = await upload.read()
-    else:
-        data = await request.body()
-    if not data:
-        raise HTTPException(422, "the request body is empty; send the CSV file")
+    data = await read_import_file(request, what="the CSV file")
     result = await run_in_threadpool(
         lambda: asset_csv.import_assets(
             session,
